@@ -1,0 +1,129 @@
+// A theorem is data plus a builder: its statement, the sizes it claims as mathjs formulas in its
+// parameters, and build(params), which returns the model with everything needed to check it
+// (input encoding, answer decoding, the reference algorithm, random inputs).
+import type { Arbitrary } from 'fast-check';
+import { evaluate } from 'mathjs';
+import { UsageError } from '../simulators/errors.ts';
+import type { Model, ModelSizes } from '../simulators/model.ts';
+import type { RunResult } from '../simulators/result.ts';
+
+export type ParamValue = number | string;
+export type Params = Record<string, ParamValue>;
+
+export interface ParamSpec {
+  name: string;
+  describe: string;
+  /** Default as the CLI would receive it. */
+  default: string;
+  /** Whole numbers in [min, max]; `kind: 'text'` parameters are parsed by the construction. */
+  kind: 'int' | 'text';
+  min?: number;
+  max?: number;
+  /** Allowed forms, for help and errors ("Z<m>, D<m>, S<k>, table:<file.json>"). */
+  forms?: string;
+}
+
+/** Size claims as mathjs expressions in the construction's numeric scope. */
+export type SizeKey = 'layersPerBlock' | 'loops' | 'width' | 'mlpWidth' | 'heads' | 'headDim' | 'bits';
+export type ClaimedSizes = Partial<Record<SizeKey, string>>;
+
+/** One interpreter setting a construction must hold under (exact, fixed:s with softmax, float64 with a scale). */
+export interface Check {
+  label: string;
+  interpreter: string;
+  model: Model;
+}
+
+/** Lockstep: per-loop states of the model against per-round states of the algorithm. */
+export interface Lockstep<I> {
+  /** How many loops the model runs (states compared after loops 1..loops). */
+  describe: string;
+  /** The algorithm's state after round t (t = 1..rounds) and the model's decoded state after loop t. */
+  compare(input: I, run: RunResult): { loop: number; expected: unknown; got: unknown }[];
+}
+
+export interface Built<I, O> {
+  model: Model;
+  /** Numbers the size formulas are evaluated in (n, G, p, s, …). */
+  scope: Record<string, number>;
+  /** Precision bits the theorem allows, when it names them (for fixed:s checks). */
+  bits?: number;
+  encode(input: I): number[];
+  decode(run: RunResult): O;
+  reference(input: I): O;
+  equal(a: O, b: O): boolean;
+  parseInput(text: string): I;
+  /** The answer as the CLI prints it in JSON (a group element in the input's notation, null for ⊥). */
+  formatAnswer(answer: O): unknown;
+  formatInput(input: I): string;
+  arbitrary(): Arbitrary<I>;
+  /** The interpreter settings to verify under; the first is the reference one (exact). */
+  checks: Check[];
+  lockstep?: Lockstep<I>;
+  /** Whether extra loops leave a converged answer unchanged, and why (tested where true). */
+  extraLoopsStable?: { holds: boolean; why: string };
+}
+
+export interface Construction<I = unknown, O = unknown> {
+  id: string;
+  title: string;
+  /** "Lemma B.4", "Theorem 5.1". */
+  theorem: string;
+  /** One paragraph. */
+  statement: string;
+  params: ParamSpec[];
+  claimed: ClaimedSizes;
+  /** Where the built sizes differ from the claim, and why. */
+  deviations?: string;
+  build(params: Params): Built<I, O>;
+}
+
+/** Parses `k=v` parameters against the specs, filling defaults; names the parameter and its range on error. */
+export function resolveParams(c: Construction, given: Record<string, string>): Params {
+  const out: Params = {};
+  for (const key of Object.keys(given)) {
+    if (!c.params.some((p) => p.name === key)) {
+      const known = c.params.map((p) => p.name).join(', ') || '(none)';
+      throw new UsageError(`${c.id} has no parameter "${key}" (parameters: ${known})`);
+    }
+  }
+  for (const p of c.params) {
+    const text = given[p.name] ?? p.default;
+    if (p.kind === 'int') {
+      const v = Number(text);
+      const range = `${p.min ?? '-∞'}..${p.max ?? '∞'}`;
+      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) {
+        throw new UsageError(`parameter ${p.name} of ${c.id} must be a whole number in ${range}, got "${text}"`);
+      }
+      if ((p.min !== undefined && v < p.min) || (p.max !== undefined && v > p.max)) {
+        throw new UsageError(`parameter ${p.name} of ${c.id} is ${v}, outside its range ${range}`);
+      }
+      out[p.name] = v;
+    } else {
+      out[p.name] = text;
+    }
+  }
+  return out;
+}
+
+export interface SizeRow {
+  key: SizeKey;
+  formula: string | null;
+  claimed: number | null;
+  built: number | null;
+}
+
+/** Built sizes beside the claimed formulas evaluated in the construction's scope. */
+export function compareSizes(c: Construction, built: { scope: Record<string, number>; bits?: number }, sizes: ModelSizes): SizeRow[] {
+  const keys: SizeKey[] = ['layersPerBlock', 'loops', 'width', 'mlpWidth', 'heads', 'headDim', 'bits'];
+  return keys.map((key) => {
+    const formula = c.claimed[key] ?? null;
+    let claimed: number | null = null;
+    if (formula !== null) {
+      const v: unknown = evaluate(formula, { ...built.scope });
+      claimed = typeof v === 'number' ? v : Number(v);
+    }
+    const b = key === 'bits' ? built.bits ?? null : sizes[key];
+    return { key, formula, claimed, built: b };
+  });
+}

@@ -1,0 +1,21 @@
+// The catalogue of constructions that the CLI and the tests read. A construction module exports
+// its Construction; adding it to the list below is what registers it (the order is the order
+// `looped list` prints). Construction modules never import this file, so there are no cycles.
+import { UsageError } from '../simulators/errors.ts';
+import type { Construction } from './construction.ts';
+
+const constructions: Construction[] = [
+  // gadgets and theorems are listed here
+];
+
+export function allConstructions(): readonly Construction[] {
+  return constructions;
+}
+
+export function constructionById(id: string): Construction {
+  const c = constructions.find((x) => x.id === id);
+  if (c === undefined) {
+    throw new UsageError(`unknown construction "${id}"; known: ${constructions.map((x) => x.id).join(', ') || '(none yet)'}`);
+  }
+  return c;
+}

@@ -1,0 +1,26 @@
+// Error classes by cause, so the CLI can map each to its exit code and message without a stack.
+
+/** A model that is malformed: a wrong shape, a bad field, a weight that is not finite. */
+export class ModelError extends Error {
+  override name = 'ModelError';
+}
+
+/** An input the model cannot take: a token outside the vocabulary, a sequence that is too long. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+/** An interpreter asked to do what its number system cannot represent (softmax in exact rationals). */
+export class UnsupportedError extends Error {
+  override name = 'UnsupportedError';
+}
+
+/** Arithmetic that has no value in the number system (a softmax whose denominator rounded to 0). */
+export class NumericError extends Error {
+  override name = 'NumericError';
+}
+
+/** A bad command-line argument or parameter value. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,63 @@
+// Exact rationals for weights and the exact interpreter. mathjs's Fraction (fraction.js, BigInt
+// inside) is the representation; this module adds what it lacks: an *exact* conversion from a
+// double (mathjs's own approximates 0.1 by 1/10, which is not the double 0.1) and a parser that
+// refuses anything that is not a finite rational.
+import { Fraction } from 'mathjs';
+
+export type Rational = Fraction;
+/** A weight as a user may write it: a number, a rational string like "3/4" or "-2.5", or a Fraction. */
+export type Scalar = number | string | Rational;
+
+export const ZERO: Rational = new Fraction(0);
+export const ONE: Rational = new Fraction(1);
+
+/** The exact rational value of a finite double (every finite double is a dyadic rational). */
+export function exactFromDouble(x: number): Rational {
+  if (!Number.isFinite(x)) throw new RangeError(`not a finite number: ${x}`);
+  if (Number.isInteger(x) && Number.isSafeInteger(x)) return new Fraction(x);
+  // x = m · 2^e with m an integer: scale by 2 until the value is an integer (at most 1074 steps).
+  let m = x;
+  let e = 0;
+  while (!Number.isInteger(m)) {
+    m *= 2;
+    e += 1;
+  }
+  return new Fraction(BigInt(m), 1n << BigInt(e));
+}
+
+const RATIONAL_TEXT = /^\s*([+-]?\d+)(?:\s*\/\s*(\d+))?\s*$/;
+const DECIMAL_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/** Parses "3/4", "-2", "0.125" or "1e-3" into an exact rational; anything else is an error. */
+export function parseRational(text: string): Rational {
+  const m = RATIONAL_TEXT.exec(text);
+  if (m) {
+    const den = m[2] === undefined ? 1n : BigInt(m[2]);
+    if (den === 0n) throw new RangeError(`rational "${text}" has a zero denominator`);
+    return new Fraction(BigInt(m[1]), den);
+  }
+  if (DECIMAL_TEXT.test(text)) return new Fraction(text.trim()); // decimal strings are exact in fraction.js
+  throw new RangeError(`"${text}" is not a rational number (expected forms: 3, -3/4, 0.125)`);
+}
+
+export function toRational(value: Scalar): Rational {
+  if (typeof value === 'number') return exactFromDouble(value);
+  if (typeof value === 'string') return parseRational(value);
+  return value;
+}
+
+/** The double nearest to a rational (exact for dyadic rationals that fit). */
+export function rationalToNumber(r: Rational): number {
+  return r.valueOf();
+}
+
+/** True when the double `toNumber(r)` is exactly r, so storing the double loses nothing. */
+export function isExactAsDouble(r: Rational): boolean {
+  const x = r.valueOf();
+  return Number.isFinite(x) && exactFromDouble(x).equals(r);
+}
+
+/** "3/4", "-2": the form model files use. */
+export function formatRational(r: Rational): string {
+  return r.toFraction();
+}
