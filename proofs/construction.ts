@@ -52,9 +52,11 @@ export interface Built<I, O> {
   decode(run: RunResult): O;
   reference(input: I): O;
   equal(a: O, b: O): boolean;
+  /** Parses the CLI's --input (JSON text); a bad input is an InputError naming the position and why. */
   parseInput(text: string): I;
   /** The answer as the CLI prints it in JSON (a group element in the input's notation, null for ⊥). */
   formatAnswer(answer: O): unknown;
+  /** The input as JSON text that parseInput accepts, so a printed counterexample can be replayed. */
   formatInput(input: I): string;
   arbitrary(): Arbitrary<I>;
   /** The interpreter settings to verify under; the first is the reference one (exact). */

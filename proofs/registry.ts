@@ -3,9 +3,13 @@
 // `looped list` prints). Construction modules never import this file, so there are no cycles.
 import { UsageError } from '../simulators/errors.ts';
 import type { Construction } from './construction.ts';
+import { lemmaB4 } from './gadgets/lemma-b4.ts';
+import { lemmaB9Shift } from './gadgets/shift.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
+  lemmaB4 as Construction,
+  lemmaB9Shift as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

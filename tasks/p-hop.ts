@@ -275,13 +275,19 @@ function randomChain(rng: Rng, n: number, p: number): number[] {
  * 0 forces the fallback) it repairs the last draw with plantHopChain along a uniformly random
  * chain, or, when n < p + 2, by making n a fixed point. Throws when no sequence can qualify
  * (n < 2 with p ≥ 1, or n = 0).
+ *
+ * Beware the fixed point: under Definition A.1 a sequence with v_{n−1} = v_n has find_p(v, n) = n
+ * for every p, so hop_p(v) = v_n trivially; a uniform draw does that with probability
+ * 1/alphabet (a quarter of the paper's samples, if the paper sampled this way). `nonTrivial: true`
+ * rejects those too, so the chain from n strictly decreases for p ≥ 1 (needs n ≥ p + 2 and
+ * alphabet ≥ 2).
  */
 export function paperPHopSampler(
   rng: Rng,
   n: number,
   p: number,
   alphabet = 4,
-  options: { maxAttempts?: number } = {},
+  options: { maxAttempts?: number; nonTrivial?: boolean } = {},
 ): number[] {
   assertSamplerSizes(n, alphabet);
   assertHops(p);
@@ -292,12 +298,24 @@ export function paperPHopSampler(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 0) {
     throw new RangeError(`paperPHopSampler: maxAttempts must be an integer ≥ 0, got ${maxAttempts}`);
   }
+  const nonTrivial = (options.nonTrivial ?? false) && p >= 1;
+  if (nonTrivial && (n < p + 2 || alphabet < 2)) {
+    throw new RangeError(`paperPHopSampler: nonTrivial p = ${p} hops need n ≥ ${p + 2} and alphabet ≥ 2, got n = ${n}, alphabet = ${alphabet}`);
+  }
+  const accept = (v: number[]): boolean => findP(v, p, n) !== 0 && !(nonTrivial && isFixedPointAtEnd(v));
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const v = uniformPHop(rng, n, alphabet);
-    if (findP(v, p, n) !== 0) return v;
+    if (accept(v)) return v;
   }
   const base = uniformPHop(rng, n, alphabet);
-  return ensureHops(base, p, alphabet, randomChain(rng, n, p));
+  const chain = randomChain(rng, n, p);
+  return nonTrivial ? plantHopChain(base, chain, alphabet) : ensureHops(base, p, alphabet, chain);
+}
+
+/** True when v_{n−1} = v_n, i.e. n is a fixed point of find_1 and every hop_p(v) is v_n. */
+export function isFixedPointAtEnd(v: readonly number[]): boolean {
+  const n = v.length;
+  return n >= 2 && v[n - 2] === v[n - 1];
 }
 
 export interface PHopInstance {

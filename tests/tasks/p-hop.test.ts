@@ -7,6 +7,7 @@ import {
   findPAll,
   hopAllPositions,
   hopP,
+  isFixedPointAtEnd,
   minLengthForHops,
   paperPHopSampler,
   pHopArbitrary,
@@ -234,16 +235,46 @@ describe('samplers', () => {
     );
   });
 
-  it('the fallback plants a strictly decreasing chain when one fits', () => {
-    // alphabet 8, n = 40, p = 30: uniform draws almost never have 30 hops, so with 0 attempts the
-    // sampler must repair; with n ≥ p + 2 the chain is strict, so n is not a fixed point.
-    let strict = 0;
-    for (let seed = 0; seed < 50; seed++) {
-      const v = paperPHopSampler(mulberry32(seed), 40, 30, 8, { maxAttempts: 0 });
-      expect(findP(v, 30, 40)).not.toBe(0);
-      if (find1(v, 40) < 40) strict++;
+  it('without nonTrivial, the fixed point v_{n−1} = v_n counts as having p hops', () => {
+    // Uniform draws end in a repeated pair with probability 1/alphabet; the sampler keeps them,
+    // since Definition A.1 gives them p hops (find_p(v, n) = n).
+    let fixed = 0;
+    for (let seed = 0; seed < 400; seed++) {
+      const v = paperPHopSampler(mulberry32(seed), 256, 16);
+      if (isFixedPointAtEnd(v)) {
+        fixed++;
+        expect(findP(v, 16, 256)).toBe(256);
+        expect(hopP(v, 16)).toBe(v[255]);
+      }
     }
-    expect(strict).toBe(50);
+    expect(fixed).toBeGreaterThan(60); // about 400/4 = 100 expected
+    expect(fixed).toBeLessThan(140);
+  });
+
+  it('with nonTrivial, the chain from n strictly decreases, through rejection or the fallback', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 2, max: 8 }),
+        fc.constantFrom(0, 1, 100),
+        fc.integer({ min: 0, max: 300 }),
+        (seed, p, alphabet, maxAttempts, extra) => {
+          const n = p + 2 + extra;
+          const v = paperPHopSampler(mulberry32(seed), n, p, alphabet, { maxAttempts, nonTrivial: true });
+          expect(isFixedPointAtEnd(v)).toBe(false);
+          let position = n;
+          for (let hop = 0; hop < p; hop++) {
+            const next = find1(v, position);
+            expect(next).toBeGreaterThan(0);
+            expect(next).toBeLessThan(position);
+            position = next;
+          }
+        },
+      ),
+      { numRuns: 300, seed: SEED },
+    );
+    expect(() => paperPHopSampler(mulberry32(1), 5, 4, 4, { nonTrivial: true })).toThrow(/need n ≥ 6 and alphabet ≥ 2/);
   });
 
   it('refuses sizes where no sequence has p hops', () => {

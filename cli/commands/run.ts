@@ -1,0 +1,107 @@
+import { resolveParams, type Built, type Check } from '../../proofs/construction.ts';
+import { constructionById } from '../../proofs/registry.ts';
+import { UsageError } from '../../simulators/errors.ts';
+import { interpreterByName } from '../../simulators/interpreters.ts';
+import { type Model, modelSizes } from '../../simulators/model.ts';
+import type { RunResult } from '../../simulators/result.ts';
+import { paramsFrom, parse, stringOption } from '../args.ts';
+import { type Out, fmtNumber, toJson } from '../output.ts';
+
+export const runHelp = `looped run <construction> [--param k=v …] --input '[…]' [--interpreter NAME] [--trace] [--json]
+
+Builds the construction, runs it on one input and prints the answer beside the reference
+algorithm's, the sizes and the margins (the gap between the best and second-best attention score
+anywhere, and between the top two logits). --trace prints the residual stream, decoded by
+subspace, after the embedding and after every attention and MLP of every loop.
+
+Interpreters: exact (default; hard attention), fixed:<s>, float64, float32, fast64, fast32, gpu.
+A softmax interpreter runs the construction's softmax variant where it declares one.
+
+Examples:
+  looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
+  looped run lemma-b4 --param n=8 --input '[3,1,2,0,1,1,2,3]' --interpreter fixed:5 --json`;
+
+/** The model to run under an interpreter: the construction's own check for it, else one of the same family. */
+export function modelFor(built: Built<unknown, unknown>, interpreter: string): Model {
+  const family = (name: string) => (name.startsWith('fixed') ? 'fixed' : name === 'exact' ? 'exact' : 'float');
+  const pick = (pred: (k: Check) => boolean) => built.checks.find(pred)?.model;
+  return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
+}
+
+export function run(argv: string[], out: Out): number {
+  const { positionals, values } = parse(
+    argv,
+    { param: { type: 'string', multiple: true }, input: { type: 'string' }, interpreter: { type: 'string' }, trace: { type: 'boolean' }, json: { type: 'boolean' } },
+    'run',
+  );
+  if (values.help) return out.print(runHelp), 0;
+  if (positionals.length !== 1) throw new UsageError('run takes one construction (see looped list), e.g. looped run lemma-b4 --input …');
+  const c = constructionById(positionals[0]);
+  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const inputText = stringOption(values.input);
+  if (inputText === undefined) throw new UsageError(`run needs --input, e.g. --input '${'[…]'}' (see looped run --help)`);
+  const built = c.build(params) as Built<unknown, unknown>;
+  const input = built.parseInput(inputText);
+  const interpreterName = stringOption(values.interpreter) ?? built.checks[0].interpreter;
+  const interpreter = interpreterByName(interpreterName);
+  const model = modelFor(built, interpreterName);
+  const r = interpreter.run(model, built.encode(input), { trace: Boolean(values.trace) });
+  const answer = built.decode(r);
+  const expected = built.reference(input);
+  const correct = built.equal(answer, expected);
+  const sizes = modelSizes(model);
+  if (out.json) {
+    out.print(
+      toJson({
+        construction: c.id,
+        theorem: c.theorem,
+        params,
+        interpreter: r.interpreter,
+        sizes: { layersPerBlock: sizes.layersPerBlock, loops: sizes.loops, width: sizes.width, mlpWidth: sizes.mlpWidth, heads: sizes.heads, headDim: sizes.headDim },
+        input: JSON.parse(built.formatInput(input)) as unknown,
+        tokens: r.tokens,
+        answer: built.formatAnswer(answer),
+        expected: built.formatAnswer(expected),
+        correct,
+        margins: r.margins,
+        readouts: r.readouts.map((o) => ({ position: o.position, token: o.token, top: o.top, margin: o.margin })),
+        trace: r.trace ? Object.fromEntries([...r.trace.snapshots].map(([k, s]) => [k, s.exact ?? s.values])) : undefined,
+      }),
+    );
+    return correct ? 0 : 1;
+  }
+  const { color } = out;
+  out.print(`${color.bold(c.id)} (${c.theorem})  ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out.print(`${color.dim('interpreter')} ${r.interpreter}   ${color.dim('shape')} ${sizes.shape}   ${color.dim('width')} ${sizes.width}   ${color.dim('mlp')} ${sizes.mlpWidth}   ${color.dim('heads')} ${sizes.heads}×${sizes.headDim}`);
+  out.print(`${color.dim('input    ')} ${built.formatInput(input)}`);
+  const mark = correct ? color.green('✓ matches the reference') : color.red(`✗ the reference gives ${JSON.stringify(built.formatAnswer(expected))}`);
+  out.print(`${color.dim('answer   ')} ${color.bold(JSON.stringify(built.formatAnswer(answer)))}  ${mark}`);
+  out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
+  if (r.trace) printTrace(out, model, r);
+  return correct ? 0 : 1;
+}
+
+export function describeMargins(r: RunResult): string {
+  const m = r.margins;
+  const at = m.attentionSite ? ` (loop ${m.attentionSite.loop}, layer ${m.attentionSite.layer}, head ${m.attentionSite.head}, position ${m.attentionSite.position})` : '';
+  const ties = m.attentionTies ? `, ${m.attentionTies} tied sites` : '';
+  return `attention ${fmtNumber(m.attention)}${at}${ties}; logit ${fmtNumber(m.logit)}`;
+}
+
+function printTrace(out: Out, model: Model, r: RunResult): void {
+  const trace = r.trace!;
+  for (const [key, snap] of trace.snapshots) {
+    out.print(out.color.cyan(key));
+    snap.values.forEach((row, i) => {
+      const parts = model.residual.parts
+        .map((p) => {
+          const vals = row.slice(p.offset, p.offset + p.size);
+          if (vals.every((v) => v === 0)) return null;
+          const text = snap.exact ? snap.exact[i].slice(p.offset, p.offset + p.size) : vals.map(fmtNumber);
+          return `${p.name}=[${text.join(' ')}]`;
+        })
+        .filter((x): x is string => x !== null);
+      out.print(`  ${String(i).padStart(3)}  ${parts.join('  ')}`);
+    });
+  }
+}

@@ -1,0 +1,48 @@
+// `looped`: verify, run and list constructions of looped transformers.
+// Exit codes: 0 holds, 1 counterexample found (or a run whose answer differs from the reference),
+// 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
+import { list, listHelp } from './commands/list.ts';
+import { run, runHelp } from './commands/run.ts';
+import { verify, verifyHelp } from './commands/verify.ts';
+import { makeOut } from './output.ts';
+import { UsageError } from '../simulators/errors.ts';
+
+const HELP = `looped — build, run and check the constructions of looped-transformer theorems
+
+Usage: looped <command> [options]
+
+Commands:
+  list            the constructions, their parameters and claimed sizes; the interpreters
+  run             run one construction on one input: answer, reference, sizes, margins, trace
+  verify          check a construction (or --all) against its reference algorithm on many inputs
+
+Run looped <command> --help for its options and an example.
+
+Exit codes: 0 holds, 1 counterexample found, 2 usage or input error.`;
+
+const commands: Record<string, { help: string; run: (argv: string[], json: boolean) => number | Promise<number> }> = {
+  list: { help: listHelp, run: (a, j) => list(a, makeOut(j)) },
+  run: { help: runHelp, run: (a, j) => run(a, makeOut(j)) },
+  verify: { help: verifyHelp, run: (a, j) => verify(a, makeOut(j)) },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const out = makeOut(json);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out.print(rest[0] && commands[rest[0]] ? commands[rest[0]].help : HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  try {
+    if (command === undefined) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (looped --help)`);
+    return await command.run(rest, json);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (process.env.LOOPED_DEBUG) out.error(err.stack ?? err.message);
+    if (json) out.print(JSON.stringify({ error: err.message, kind: err.name }));
+    else out.error(`looped ${name}: ${err.message}`);
+    return 2;
+  }
+}

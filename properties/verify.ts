@@ -1,0 +1,200 @@
+// Verification of a construction: for each interpreter setting it declares, a fast-check search
+// comparing the model's decoded answer with the reference algorithm, plus lockstep and extra-loop
+// checks where the construction has them. `looped verify` and the tests both call this.
+import fc from 'fast-check';
+import { type Built, type Check, type Construction, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
+import { interpreterByName } from '../simulators/interpreters.ts';
+import { modelSizes, withLoops } from '../simulators/model.ts';
+import type { RunResult } from '../simulators/result.ts';
+
+export interface Counterexample {
+  input: string;
+  message: string;
+  seed: number;
+  path: string;
+  /** A `looped run` command that reproduces the failing run. */
+  replay: string;
+  /** A `looped verify` command that replays fast-check's shrunk case by seed and path. */
+  replaySearch: string;
+}
+
+export interface CheckReport {
+  label: string;
+  interpreter: string;
+  samples: number;
+  failed: boolean;
+  minAttentionMargin: number;
+  minLogitMargin: number;
+  counterexample: Counterexample | null;
+  ms: number;
+}
+
+export interface VerifyReport {
+  construction: string;
+  theorem: string;
+  params: Params;
+  sizes: SizeRow[];
+  checks: CheckReport[];
+  /** Every check held (a construction may exceed a claimed size; that is reported, with its reason, not failed). */
+  ok: boolean;
+  /** Every built size is at most its claim. */
+  sizesWithinClaim: boolean;
+  deviations: string | null;
+  ms: number;
+}
+
+export interface VerifyOptions {
+  samples?: number;
+  seed?: number;
+  /** fast-check replay path (with the seed of the failing run). */
+  path?: string;
+  /** Only the checks whose interpreter is this one (an interpreter not among the checks runs on the first check's model). */
+  interpreter?: string;
+  onProgress?: (label: string, done: number, total: number) => void;
+  /** Set to stop early (Ctrl-C); the report then holds what ran. */
+  signal?: { aborted: boolean };
+}
+
+export function paramFlags(params: Params): string {
+  return Object.entries(params)
+    .map(([k, v]) => `--param ${k}=${v}`)
+    .join(' ');
+}
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+class Stopped extends Error {}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs one property (a function of an input that throws on failure) as a seeded fast-check
+ * search. It is async only to yield to the event loop now and then, so Ctrl-C and progress output
+ * get through during a long sweep; the runs themselves are synchronous.
+ */
+async function search<I>(
+  c: Construction,
+  params: Params,
+  built: Built<I, unknown>,
+  label: string,
+  interpreter: string,
+  body: (input: I) => RunResult | void,
+  o: VerifyOptions,
+  /** Whether `looped run` reproduces a failure of this check (not so for lockstep or extra loops). */
+  runReplays = true,
+): Promise<CheckReport> {
+  const samples = o.samples ?? 100;
+  const seed = o.seed ?? 42;
+  let minAttention = Infinity;
+  let minLogit = Infinity;
+  let done = 0;
+  const t0 = performance.now();
+  const prop = fc.asyncProperty(built.arbitrary(), async (input) => {
+    if (done % 16 === 0) await yieldToEventLoop();
+    if (o.signal?.aborted) throw new Stopped();
+    const r = body(input);
+    if (r) {
+      minAttention = Math.min(minAttention, r.margins.attention);
+      minLogit = Math.min(minLogit, r.margins.logit);
+    }
+    done++;
+    if (o.onProgress && done <= samples) o.onProgress(label, done, samples);
+  });
+  const out = await fc.check(prop, { numRuns: samples, seed, path: o.path, endOnFailure: false });
+  let counterexample: Counterexample | null = null;
+  const stopped = out.failed && out.errorInstance instanceof Stopped;
+  if (out.failed && !stopped && out.counterexample) {
+    const input = built.formatInput(out.counterexample[0]);
+    const err = out.errorInstance;
+    const message = err instanceof Error ? err.message : String(err);
+    const p = paramFlags(params);
+    const replaySearch = `looped verify ${c.id} ${p} --interpreter ${interpreter} --seed ${out.seed} --path ${shellQuote(out.counterexamplePath ?? '')}`;
+    counterexample = {
+      input,
+      message,
+      seed: out.seed,
+      path: out.counterexamplePath ?? '',
+      replay: runReplays ? `looped run ${c.id} ${p} --interpreter ${interpreter} --input ${shellQuote(input)}` : replaySearch,
+      replaySearch,
+    };
+  }
+  return {
+    label,
+    interpreter,
+    samples: stopped ? done : out.numRuns,
+    failed: counterexample !== null,
+    minAttentionMargin: minAttention,
+    minLogitMargin: minLogit,
+    counterexample,
+    ms: performance.now() - t0,
+  };
+}
+
+/** The answer check under one interpreter setting. */
+export function checkAnswers<I, O>(c: Construction, params: Params, built: Built<I, O>, check: Check, o: VerifyOptions): Promise<CheckReport> {
+  const it = interpreterByName(check.interpreter);
+  const fmt = (x: O) => JSON.stringify(built.formatAnswer(x));
+  return search(c, params, built as Built<I, unknown>, check.label, check.interpreter, (input) => {
+    const r = it.run(check.model, built.encode(input));
+    const got = built.decode(r);
+    const want = built.reference(input);
+    if (!built.equal(got, want)) throw new Error(`the model answers ${fmt(got)} but the reference gives ${fmt(want)}`);
+    return r;
+  }, o);
+}
+
+export async function verifyConstruction(c: Construction, params: Params, o: VerifyOptions = {}): Promise<VerifyReport> {
+  const t0 = performance.now();
+  const built = c.build(params) as Built<unknown, unknown>;
+  const sizes = compareSizes(c, built, modelSizes(built.model));
+  let checks = built.checks;
+  if (o.interpreter !== undefined) {
+    const same = checks.filter((k) => k.interpreter === o.interpreter);
+    checks = same.length > 0 ? same : [{ label: o.interpreter, interpreter: o.interpreter, model: checks[0].model }];
+  }
+  const reports: CheckReport[] = [];
+  for (const check of checks) {
+    if (o.signal?.aborted) break;
+    reports.push(await checkAnswers(c, params, built, check, o));
+  }
+  const first = checks[0];
+  if (built.lockstep && !o.signal?.aborted && first.interpreter === built.checks[0].interpreter) {
+    const ls = built.lockstep;
+    const it = interpreterByName(first.interpreter);
+    reports.push(
+      await search(c, params, built, `lockstep: ${ls.describe}`, first.interpreter, (input) => {
+        const r = it.run(first.model, built.encode(input), { trace: true });
+        for (const row of ls.compare(input, r)) {
+          if (JSON.stringify(row.expected) !== JSON.stringify(row.got)) {
+            throw new Error(`after loop ${row.loop} the state decodes to ${JSON.stringify(row.got)} but the algorithm holds ${JSON.stringify(row.expected)}`);
+          }
+        }
+        return r;
+      }, o, false),
+    );
+  }
+  if (built.extraLoopsStable?.holds && !o.signal?.aborted && first.interpreter === built.checks[0].interpreter) {
+    const it = interpreterByName(first.interpreter);
+    const more = withLoops(first.model, first.model.stages.map((s) => s.loops + 2));
+    reports.push(
+      await search(c, params, built, 'two extra loops change nothing', first.interpreter, (input) => {
+        const r = it.run(more, built.encode(input));
+        const got = built.decode(r);
+        const want = built.reference(input);
+        if (!built.equal(got, want)) throw new Error(`with two extra loops the model answers ${JSON.stringify(built.formatAnswer(got))}, the reference ${JSON.stringify(built.formatAnswer(want))}`);
+        return r;
+      }, o, false),
+    );
+  }
+  return {
+    construction: c.id,
+    theorem: c.theorem,
+    params,
+    sizes,
+    checks: reports,
+    ok: reports.every((r) => !r.failed),
+    sizesWithinClaim: sizes.every((s) => s.claimed === null || s.built === null || s.built <= s.claimed),
+    deviations: c.deviations ?? null,
+    ms: performance.now() - t0,
+  };
+}

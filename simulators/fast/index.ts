@@ -1,0 +1,72 @@
+// The fast CPU path: float64 and float32 on flat typed arrays, batched over many inputs, skipping
+// the zero rows, columns and entries of the (very sparse) construction matrices.
+//
+//   fast64  bit-identical to the generic float64 interpreter (same operations in the same order)
+//   fast32  Float32Array storage, every + and × rounded with Math.fround where the generic float32
+//           rounds, in the same order: bit-identical to the generic float32 interpreter
+//
+// Importing this module registers both names with simulators/interpreters.ts, so
+// interpreterByName('fast64') works once something has imported it (the CLI and the property
+// runners should `import '../simulators/fast/index.ts'`).
+//
+// Not supported: traces (`trace: true` is refused with an UnsupportedError: run float64, which
+// computes the same numbers and records every activation).
+import { UnsupportedError } from '../errors.ts';
+import { checkInput } from '../forward.ts';
+import { registerInterpreter } from '../interpreters.ts';
+import { type Model, ensureValid, maskRow } from '../model.ts';
+import type { Interpreter, RunOptions, RunResult } from '../result.ts';
+import { type Plan, type Precision, compilePlan } from './compile.ts';
+import { type MaskFn, runPlan } from './forward.ts';
+
+export { type Plan, type Precision, compilePlan } from './compile.ts';
+export { runPlan } from './forward.ts';
+
+const NAMES: Record<Precision, string> = { f64: 'fast64', f32: 'fast32' };
+
+/** The loop masks of a model, evaluated once per (stage, loop, length) and kept. */
+function maskFn(model: Model): MaskFn {
+  const cache = new Map<string, boolean[]>();
+  return (s, t, len) => {
+    const stage = model.stages[s];
+    const key = `${s}/${t}/${len}`;
+    let row = cache.get(key);
+    if (row === undefined) {
+      row = maskRow(stage.mask, t, stage.loops, len, `stage ${s} mask`);
+      cache.set(key, row);
+    }
+    return row;
+  };
+}
+
+/** Validates the model and the inputs, compiles (or fetches) the plan and runs the whole batch. */
+export function runFast(precision: Precision, model: Model, inputs: readonly (readonly number[])[]): RunResult[] {
+  ensureValid(model);
+  for (const tokens of inputs) checkInput(model, tokens);
+  if (inputs.length === 0) return [];
+  const plan: Plan = compilePlan(precision, model);
+  return runPlan(plan, inputs, maskFn(model), NAMES[precision]);
+}
+
+export function fastInterpreter(precision: Precision): Interpreter {
+  const name = NAMES[precision];
+  return {
+    name,
+    run(model: Model, tokens: readonly number[], options: RunOptions = {}): RunResult {
+      if (options.trace) {
+        throw new UnsupportedError(
+          `the ${name} interpreter does not record traces; run with float64 (the same arithmetic, bit for bit` +
+            `${precision === 'f32' ? ', in double precision' : ''}) or float32 to trace`,
+        );
+      }
+      return runFast(precision, model, [tokens])[0];
+    },
+    runBatch: (model, inputs) => runFast(precision, model, inputs),
+  };
+}
+
+export const fast64: Interpreter = fastInterpreter('f64');
+export const fast32: Interpreter = fastInterpreter('f32');
+
+registerInterpreter('fast64', 'batched typed-array CPU path, float64 (bit-identical to float64)', () => fast64);
+registerInterpreter('fast32', 'batched typed-array CPU path, float32 (bit-identical to float32)', () => fast32);

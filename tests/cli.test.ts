@@ -1,0 +1,74 @@
+// The command as a user runs it: a real process, its stdout, stderr and exit code.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
+
+function looped(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('looped CLI', () => {
+  it('lists the constructions with their parameters and claims', () => {
+    const r = looped('list', '--json');
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.stdout) as { constructions: { id: string; claimed: Record<string, string> }[] };
+    const ids = data.constructions.map((c) => c.id);
+    expect(ids).toContain('lemma-b4');
+    expect(ids).toContain('lemma-b9-shift');
+    expect(data.constructions.find((c) => c.id === 'lemma-b4')!.claimed.layersPerBlock).toBe('1');
+  });
+
+  it('runs a construction and prints answer, sizes and margins as JSON', () => {
+    const r = looped('run', 'lemma-b9-shift', '--param', 'n=6', '--input', '[0,1,2,3,0,1]', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { answer: number[]; expected: number[]; correct: boolean; sizes: Record<string, number>; margins: { attention: number | string } };
+    expect(out.answer).toEqual([0, 0, 1, 2, 3, 0]);
+    expect(out.correct).toBe(true);
+    expect(Object.keys(out.sizes)).toEqual(['layersPerBlock', 'loops', 'width', 'mlpWidth', 'heads', 'headDim']);
+    expect(out.sizes.loops).toBe(1);
+  });
+
+  it('exits 2 with a one-line message on usage and input errors, never a stack', () => {
+    const cases = [
+      ['run', 'no-such-construction', '--input', '[0]'],
+      ['run', 'lemma-b4', '--param', 'n=0', '--input', '[0]'],
+      ['run', 'lemma-b4', '--param', 'V=4', '--input', '[0,9]'],
+      ['run', 'lemma-b4', '--input', '[0,'],
+      ['run', 'lemma-b4', '--bogus'],
+      ['frobnicate'],
+    ];
+    for (const args of cases) {
+      const r = looped(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(looped('run', 'lemma-b4', '--param', 'n=0', '--input', '[0]').stderr).toMatch(/parameter n of lemma-b4 is 0, outside its range 1\.\.1024/);
+    expect(looped('run', 'lemma-b4', '--param', 'V=4', '--input', '[0,9]').stderr).toMatch(/9/);
+  });
+
+  it('verifies a construction and exits 0 when it holds', () => {
+    const r = looped('verify', 'lemma-b9-shift', '--param', 'n=8', '--samples', '30', '--json');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout) as { ok: boolean; checks: { samples: number; failed: boolean }[] };
+    expect(rep.ok).toBe(true);
+    expect(rep.checks.length).toBeGreaterThanOrEqual(2);
+    expect(rep.checks.every((k) => k.samples === 30 && !k.failed)).toBe(true);
+  });
+
+  it('exits 1 with a shrunk counterexample and replay command when a check fails', () => {
+    // With s = 2 bits, positions 0..7 alias (a 2-bit code covers 4 positions): the lemma fails.
+    const r = looped('verify', 'lemma-b4', '--param', 'n=8', '--param', 's=2', '--samples', '100', '--json');
+    expect(r.code).toBe(1);
+    const rep = JSON.parse(r.stdout) as { ok: boolean; checks: { failed: boolean; counterexample: { replay: string; input: string } | null }[] };
+    expect(rep.ok).toBe(false);
+    const cx = rep.checks.find((k) => k.failed)!.counterexample!;
+    expect(cx.replay).toMatch(/^looped run lemma-b4 .*--param s=2 .*--input '/);
+    const replay = looped('run', 'lemma-b4', '--param', 'n=8', '--param', 's=2', '--input', cx.input, '--json');
+    expect(replay.code).toBe(1); // the replayed run answers differently from the reference
+  });
+});
