@@ -52,7 +52,7 @@ export function fmtNumber(x: number): string {
   if (x === Infinity) return '∞';
   if (x === -Infinity) return '-∞';
   if (Number.isInteger(x)) return String(x);
-  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e6 ? x.toFixed(4).replace(/0+$/, '') : x.toExponential(3);
+  return Math.abs(x) >= 1e-3 && Math.abs(x) < 1e6 ? x.toFixed(4).replace(/\.?0+$/, '') : x.toExponential(3);
 }
 
 /** JSON that keeps Infinity readable (JSON itself has no Infinity). */
