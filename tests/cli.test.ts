@@ -71,4 +71,33 @@ describe('looped CLI', () => {
     const replay = looped('run', 'lemma-b4', '--param', 'n=8', '--param', 's=2', '--input', cx.input, '--json');
     expect(replay.code).toBe(1); // the replayed run answers differently from the reference
   });
+
+  it('finds a shrunk counterexample under a weakening, and its replay reproduces it', () => {
+    const r = looped('counterexample', 'lemma-b4', '--param', 'n=16', '--loops', '0', '--json');
+    expect(r.code).toBe(1);
+    const cx = JSON.parse(r.stdout) as { found: boolean; input: string; replay: string };
+    expect(cx.found).toBe(true);
+    expect(cx.input).toBe('[0]'); // shrunk to the smallest input
+    expect(cx.replay).toContain('--loops 0');
+    const args = ['run', 'lemma-b4', '--param', 'n=16', '--loops', '0', '--input', cx.input, '--json'];
+    const replay = looped(...args);
+    expect(replay.code).toBe(1);
+    expect((JSON.parse(replay.stdout) as { correct: boolean }).correct).toBe(false);
+  });
+
+  it('exits 0 and says how many inputs were tried when no counterexample is found', () => {
+    const r = looped('counterexample', 'lemma-b4', '--param', 'n=8', '--bits', '3', '--samples', '50');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/no counterexample fixed:3 \(fixed:3\) in 50 inputs/);
+  });
+
+  it('finds the smallest softmax scale that passed, with a counterexample just below it', () => {
+    const r = looped('counterexample', 'lemma-b4', '--param', 'n=8', '--smallest-scale', '--samples', '50', '--json');
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.stdout) as { smallestScale: number; below: { found: boolean; weakening: { scale: number } } };
+    expect(t.smallestScale).toBeGreaterThan(0);
+    expect(t.smallestScale).toBeLessThan(1); // scale 1 is the construction's own, and it holds
+    expect(t.below.found).toBe(true);
+    expect(t.below.weakening.scale).toBeLessThan(t.smallestScale);
+  });
 });

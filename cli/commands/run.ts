@@ -2,12 +2,13 @@ import { resolveParams, type Built, type Check } from '../../proofs/construction
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
-import { type Model, modelSizes } from '../../simulators/model.ts';
+import { type Model, modelSizes, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
-import { paramsFrom, parse, stringOption } from '../args.ts';
+import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, fmtNumber, toJson } from '../output.ts';
 
 export const runHelp = `looped run <construction> [--param k=v …] --input '[…]' [--interpreter NAME] [--trace] [--json]
+                          [--loops L] [--softmax-scale β]
 
 Builds the construction, runs it on one input and prints the answer beside the reference
 algorithm's, the sizes and the margins (the gap between the best and second-best attention score
@@ -16,6 +17,9 @@ subspace, after the embedding and after every attention and MLP of every loop.
 
 Interpreters: exact (default; hard attention), fixed:<s>, float64, float32, fast64, fast32, gpu.
 A softmax interpreter runs the construction's softmax variant where it declares one.
+--loops L runs every stage L times instead of the claimed count; --softmax-scale β runs the
+hard-attention construction as a softmax model with every score multiplied by β. These are the
+weakenings \`looped counterexample\` searches under, so its replay commands use them.
 
 Examples:
   looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
@@ -31,7 +35,15 @@ export function modelFor(built: Built<unknown, unknown>, interpreter: string): M
 export function run(argv: string[], out: Out): number {
   const { positionals, values } = parse(
     argv,
-    { param: { type: 'string', multiple: true }, input: { type: 'string' }, interpreter: { type: 'string' }, trace: { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      param: { type: 'string', multiple: true },
+      input: { type: 'string' },
+      interpreter: { type: 'string' },
+      trace: { type: 'boolean' },
+      json: { type: 'boolean' },
+      loops: { type: 'string' },
+      'softmax-scale': { type: 'string' },
+    },
     'run',
   );
   if (values.help) return out.print(runHelp), 0;
@@ -44,7 +56,17 @@ export function run(argv: string[], out: Out): number {
   const input = built.parseInput(inputText);
   const interpreterName = stringOption(values.interpreter) ?? built.checks[0].interpreter;
   const interpreter = interpreterByName(interpreterName);
-  const model = modelFor(built, interpreterName);
+  let model = modelFor(built, interpreterName);
+  const scaleText = stringOption(values['softmax-scale']);
+  if (scaleText !== undefined) {
+    const scale = Number(scaleText);
+    if (!(scale > 0) || !Number.isFinite(scale)) throw new UsageError(`--softmax-scale must be a positive number, got "${scaleText}"`);
+    model = withAttention(built.checks[0].model, 'softmax', scale);
+  }
+  if (values.loops !== undefined) {
+    const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
+    model = withLoops(model, model.stages.map(() => loops));
+  }
   const r = interpreter.run(model, built.encode(input), { trace: Boolean(values.trace) });
   const answer = built.decode(r);
   const expected = built.reference(input);

@@ -1,0 +1,110 @@
+import { resolveParams } from '../../proofs/construction.ts';
+import { constructionById } from '../../proofs/registry.ts';
+import { UsageError } from '../../simulators/errors.ts';
+import { type SearchResult, type Threshold, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../../properties/counterexample.ts';
+import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Out, toJson } from '../output.ts';
+
+export const counterexampleHelp = `looped counterexample <construction> [--param k=v …] (--loops L | --bits s | --scale β | --fewest-bits | --smallest-scale)
+                      [--samples N] [--seed S] [--json]
+
+Searches for an input on which the construction, under a weakened condition, answers differently
+from its reference algorithm, and prints the smallest one fast-check shrinks to, with a command
+that replays it:
+  --loops L         every stage looped L times (e.g. one loop fewer than claimed), exact arithmetic
+  --bits s          the fixed-point variant under fixed:s (softmax as the paper computes it)
+  --scale β         the construction as a float64 softmax model with every score multiplied by β
+  (none)            the construction as built, e.g. --param variant=erratum-1 (as the paper printed it)
+  --fewest-bits     scan s = 1, 2, … for the fewest bits that passed every sample
+  --smallest-scale  bisect for the smallest softmax scale that passed every sample
+
+Exit codes: 1 a counterexample was found, 0 none within the sample budget (the count is printed),
+2 usage error. For the threshold searches: 0 when a threshold was found, 1 when none passed.
+
+Examples:
+  looped counterexample lemma-b4 --param n=16 --bits 2
+  looped counterexample lemma-b4 --param n=16 --smallest-scale --samples 200`;
+
+export function counterexample(argv: string[], out: Out): number {
+  const { positionals, values } = parse(
+    argv,
+    {
+      param: { type: 'string', multiple: true },
+      loops: { type: 'string' },
+      bits: { type: 'string' },
+      scale: { type: 'string' },
+      'fewest-bits': { type: 'boolean' },
+      'smallest-scale': { type: 'boolean' },
+      samples: { type: 'string' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'counterexample',
+  );
+  if (values.help) return out.print(counterexampleHelp), 0;
+  if (positionals.length !== 1) throw new UsageError('counterexample takes one construction (see looped list)');
+  const c = constructionById(positionals[0]);
+  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const chosen = ['loops', 'bits', 'scale', 'fewest-bits', 'smallest-scale'].filter((k) => values[k] !== undefined);
+  if (chosen.length > 1) throw new UsageError(`choose one of --loops, --bits, --scale, --fewest-bits, --smallest-scale (got ${chosen.map((k) => `--${k}`).join(', ')})`);
+  const o = {
+    samples: intOption(values.samples, 'samples', 1, 100_000_000, 1000),
+    seed: intOption(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, 42),
+    path: stringOption(values.path),
+  };
+  if (values['fewest-bits'] || values['smallest-scale']) {
+    const bits = Boolean(values['fewest-bits']);
+    const t = bits ? fewestPassingBits(c, params, o) : smallestPassingScale(c, params, o);
+    printThreshold(out, bits ? 'bits' : 'scale', t, o.samples);
+    return t.value === null ? 1 : 0;
+  }
+  let w: Weakening = { kind: 'none' };
+  if (values.loops !== undefined) w = { kind: 'loops', loops: intOption(values.loops, 'loops', 0, 100_000, 0) };
+  if (values.bits !== undefined) w = { kind: 'bits', bits: intOption(values.bits, 'bits', 1, 26, 1) };
+  if (values.scale !== undefined) {
+    const scale = Number(values.scale);
+    if (typeof values.scale !== 'string' || !(scale > 0) || !Number.isFinite(scale)) throw new UsageError(`--scale must be a positive number, got "${String(values.scale)}"`);
+    w = { kind: 'scale', scale };
+  }
+  const r = searchCounterexample(c, params, w, o);
+  printSearch(out, r);
+  return r.found ? 1 : 0;
+}
+
+function describe(w: Weakening): string {
+  switch (w.kind) {
+    case 'none':
+      return 'as built';
+    case 'loops':
+      return `${w.loops} loops`;
+    case 'bits':
+      return `fixed:${w.bits}`;
+    case 'scale':
+      return `softmax scale ${w.scale}`;
+  }
+}
+
+function printSearch(out: Out, r: SearchResult): void {
+  if (out.json) return out.print(toJson(r));
+  const { color } = out;
+  if (!r.found) {
+    out.print(`${color.green('no counterexample')} ${describe(r.weakening)} (${r.interpreter}) in ${r.tried} inputs (seed ${r.seed})`);
+    return;
+  }
+  out.print(`${color.red('counterexample')} ${describe(r.weakening)} (${r.interpreter}), found after ${r.tried} inputs and shrunk:`);
+  out.print(`  input    ${r.input}`);
+  out.print(`  failure  ${r.message}`);
+  out.print(`  seed ${r.seed}, path ${r.path}`);
+  out.print(`  replay   ${r.replay}`);
+}
+
+function printThreshold(out: Out, what: 'bits' | 'scale', t: Threshold, samples: number): void {
+  if (out.json) return out.print(toJson({ [what === 'bits' ? 'fewestBits' : 'smallestScale']: t.value, samples, probes: t.probes, below: t.below }));
+  const { color } = out;
+  const probes = t.probes.map((p) => `${what === 'bits' ? p.value : p.value.toPrecision(4)}${p.passed ? '✓' : '✗'}`).join(' ');
+  if (t.value === null) out.print(color.red(`no ${what === 'bits' ? 'bit count' : 'scale'} in range passed all ${samples} samples`));
+  else out.print(`${what === 'bits' ? 'fewest bits' : 'smallest scale'} that passed all ${samples} samples: ${color.bold(what === 'bits' ? String(t.value) : t.value.toPrecision(4))}`);
+  out.print(color.dim(`  probes: ${probes}`));
+  if (t.below) printSearch(out, t.below);
+}
