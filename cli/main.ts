@@ -1,6 +1,7 @@
 // `looped`: verify, run and list constructions of looped transformers.
 // Exit codes: 0 holds, 1 counterexample found (or a run whose answer differs from the reference),
 // 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
+import { build, buildHelp } from './commands/build.ts';
 import { counterexample, counterexampleHelp } from './commands/counterexample.ts';
 import { list, listHelp } from './commands/list.ts';
 import { run, runHelp } from './commands/run.ts';
@@ -14,8 +15,9 @@ Usage: looped <command> [options]
 
 Commands:
   list            the constructions, their parameters and claimed sizes; the interpreters
-  run             run one construction on one input: answer, reference, sizes, margins, trace
+  run             run a construction (or a model file) on one input: answer, reference, margins, trace
   verify          check a construction (or --all) against its reference algorithm on many inputs
+  build           write a construction's model file (JSON, exact rationals, labelled subspaces)
   counterexample  search for the smallest failing input under a weakened claim (fewer loops, bits, scale)
 
 Run looped <command> --help for its options and an example.
@@ -27,6 +29,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   run: { help: runHelp, run: (a, j) => run(a, makeOut(j)) },
   verify: { help: verifyHelp, run: (a, j) => verify(a, makeOut(j)) },
   counterexample: { help: counterexampleHelp, run: (a, j) => counterexample(a, makeOut(j)) },
+  build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -100,4 +100,16 @@ describe('looped CLI', () => {
     expect(t.below.found).toBe(true);
     expect(t.below.weakening.scale).toBeLessThan(t.smallestScale);
   });
+
+  it('builds a model file and runs it with tokens named by the vocabulary', () => {
+    const file = `${process.env.TMPDIR ?? '/tmp'}/looped-cli-${process.pid}.json`;
+    expect(looped('build', 'lemma-b9-shift', '--param', 'n=4', '--out', file).code).toBe(0);
+    const r = looped('run', '--model', file, '--input', '["2","0","1"]', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { readouts: { token: string }[] };
+    expect(out.readouts.map((o) => o.token)).toEqual(['2', '2', '0']); // SHIFT
+    const bad = looped('run', '--model', file, '--input', '["9"]');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/token "9" at position 0 is not in the vocabulary/);
+  });
 });

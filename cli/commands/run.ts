@@ -4,11 +4,13 @@ import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
-import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { parseTokens, readModelFile } from '../model-input.ts';
 import { type Out, fmtNumber, toJson } from '../output.ts';
 
 export const runHelp = `looped run <construction> [--param k=v …] --input '[…]' [--interpreter NAME] [--trace] [--json]
                           [--loops L] [--softmax-scale β]
+looped run --model FILE --input '[…]' [--interpreter NAME] [--trace] [--json]
 
 Builds the construction, runs it on one input and prints the answer beside the reference
 algorithm's, the sizes and the margins (the gap between the best and second-best attention score
@@ -20,6 +22,9 @@ A softmax interpreter runs the construction's softmax variant where it declares 
 --loops L runs every stage L times instead of the claimed count; --softmax-scale β runs the
 hard-attention construction as a softmax model with every score multiplied by β. These are the
 weakenings \`looped counterexample\` searches under, so its replay commands use them.
+
+With --model, FILE is a model file (looped build … --out FILE writes one) and the input is a JSON
+array of tokens, each a vocabulary entry as a string or an index as a number.
 
 Examples:
   looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
@@ -43,10 +48,16 @@ export function run(argv: string[], out: Out): number {
       json: { type: 'boolean' },
       loops: { type: 'string' },
       'softmax-scale': { type: 'string' },
+      model: { type: 'string' },
     },
     'run',
   );
   if (values.help) return out.print(runHelp), 0;
+  const modelPath = stringOption(values.model);
+  if (modelPath !== undefined) {
+    if (positionals.length > 0) throw new UsageError('run takes either a construction or --model FILE, not both');
+    return runModelFile(out, modelPath, values);
+  }
   if (positionals.length !== 1) throw new UsageError('run takes one construction (see looped list), e.g. looped run lemma-b4 --input …');
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
@@ -126,4 +137,43 @@ function printTrace(out: Out, model: Model, r: RunResult): void {
       out.print(`  ${String(i).padStart(3)}  ${parts.join('  ')}`);
     });
   }
+}
+
+function runModelFile(out: Out, path: string, values: Parsed['values']): number {
+  const model = readModelFile(path);
+  const inputText = stringOption(values.input);
+  if (inputText === undefined) throw new UsageError('run needs --input, a JSON array of tokens');
+  const tokens = parseTokens(model, inputText);
+  const interpreter = interpreterByName(stringOption(values.interpreter) ?? (model.stages.some((s) => s.layers.some((l) => l.heads.some((h) => h.kind === 'softmax'))) ? 'float64' : 'exact'));
+  let run = model;
+  if (values.loops !== undefined) {
+    const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
+    run = withLoops(model, model.stages.map(() => loops));
+  }
+  const r = interpreter.run(run, tokens, { trace: Boolean(values.trace) });
+  const name = (t: number | null) => (t === null ? null : model.vocab.labels[t]);
+  const sizes = modelSizes(run);
+  if (out.json) {
+    out.print(
+      toJson({
+        model: model.name,
+        interpreter: r.interpreter,
+        sizes: { layersPerBlock: sizes.layersPerBlock, loops: sizes.loops, width: sizes.width, mlpWidth: sizes.mlpWidth, heads: sizes.heads, headDim: sizes.headDim },
+        tokens: r.tokens,
+        answer: name(r.answer),
+        tie: r.tie,
+        margins: r.margins,
+        readouts: r.readouts.map((o) => ({ position: o.position, token: name(o.token), top: o.top.map(name), logits: o.logits, margin: o.margin })),
+        trace: r.trace ? Object.fromEntries([...r.trace.snapshots].map(([k, s]) => [k, s.exact ?? s.values])) : undefined,
+      }),
+    );
+    return 0;
+  }
+  const { color } = out;
+  out.print(`${color.bold(model.name)}  ${color.dim('interpreter')} ${r.interpreter}   ${color.dim('shape')} ${sizes.shape}   ${color.dim('width')} ${sizes.width}`);
+  out.print(`${color.dim('answer   ')} ${color.bold(r.tie ? `tie between ${r.readouts[r.readouts.length - 1].top.map(name).join(', ')}` : String(name(r.answer)))}`);
+  if (model.readout === 'all') out.print(`${color.dim('per position')} ${r.readouts.map((o) => name(o.token) ?? 'tie').join(' ')}`);
+  out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
+  if (r.trace) printTrace(out, run, r);
+  return 0;
 }
