@@ -29,13 +29,13 @@ const EMBED = `function (tok) {
 
 /** a·W for one output column over its CSC nonzeros (rows ascending). */
 const CSC_SUM = `
-  const start = this.constants.ptr[k];
-  const cnt = this.constants.ptr[k + 1] - start;
+  const start = this.constants.W[k];
+  const cnt = this.constants.W[k + 1] - start;
   let s = 0;
   for (let t = 0; t < this.constants.maxNnz; t++) {
     if (t >= cnt) break;
-    const r = this.constants.rows[start + t];
-    s = Math.fround(s + Math.fround(a[b][i][r] * this.constants.vals[start + t]));
+    const r = this.constants.W[this.constants.rowsAt + start + t];
+    s = Math.fround(s + Math.fround(a[b][i][r] * this.constants.W[this.constants.valsAt + start + t]));
   }`;
 
 /** out = a·W (the packed q, k, v of all heads). */
@@ -72,17 +72,17 @@ const SCORES = `function (qkv) {
   const b = Math.floor((z + 0.5) / this.constants.H);
   const h = z - b * this.constants.H;
   let last = this.constants.n - 1;
-  if (this.constants.causal[h] > 0.5) last = i;
+  if (this.constants.hp[h][0] > 0.5) last = i;
   if (j > last) return 0;
-  const qo = this.constants.qOff[h];
-  const ko = this.constants.kOff[h];
-  const dq = this.constants.dqk[h];
+  const qo = this.constants.hp[h][4];
+  const ko = this.constants.hp[h][5];
+  const dq = this.constants.hp[h][3];
   let s = 0;
   for (let k = 0; k < this.constants.maxDqk; k++) {
     if (k >= dq) break;
     s = Math.fround(s + Math.fround(qkv[b][i][qo + k] * qkv[b][j][ko + k]));
   }
-  return Math.fround(this.constants.scale[h] * s);
+  return Math.fround(this.constants.hp[h][2] * s);
 }`;
 
 /** Per (b·H + h, i): [0] best score, [1] second best (−NONE if none), [2] ties for best, [3] Σ exp(s − best). */
@@ -93,7 +93,7 @@ const STATS = `function (S) {
   const b = Math.floor((z + 0.5) / this.constants.H);
   const h = z - b * this.constants.H;
   let last = this.constants.n - 1;
-  if (this.constants.causal[h] > 0.5) last = i;
+  if (this.constants.hp[h][0] > 0.5) last = i;
   let best = S[z][i][0];
   for (let j = 1; j < this.constants.n; j++) {
     if (j > last) break;
@@ -123,14 +123,14 @@ const ATTEND = `function (S, stats, qkv) {
   const i = this.thread.y;
   const b = this.thread.z;
   const h = this.constants.colHead[col];
-  const vc = this.constants.vOff[h] + col - this.constants.ovOff[h];
+  const vc = this.constants.hp[h][6] + col - this.constants.hp[h][7];
   const z = b * this.constants.H + h;
   let last = this.constants.n - 1;
-  if (this.constants.causal[h] > 0.5) last = i;
+  if (this.constants.hp[h][0] > 0.5) last = i;
   const best = stats[z][i][0];
   const ties = stats[z][i][2];
   const sum = stats[z][i][3];
-  const soft = this.constants.soft[h];
+  const soft = this.constants.hp[h][1];
   const share = Math.fround(1 / ties);
   let o = 0;
   for (let j = 0; j < this.constants.n; j++) {
@@ -166,7 +166,7 @@ const MARGIN = `function (M, stats, base) {
     const z = b * this.constants.H + h;
     for (let i = 0; i < this.constants.n; i++) {
       let keys = this.constants.n;
-      if (this.constants.causal[h] > 0.5) keys = i + 1;
+      if (this.constants.hp[h][0] > 0.5) keys = i + 1;
       if (keys > 1) {
         const mx = stats[z][i][0];
         const s2 = stats[z][i][1];
@@ -256,8 +256,13 @@ export interface GpuLike {
   createKernel(source: string, settings: Record<string, unknown>): unknown;
 }
 
+/** One array per matrix, [ptr (cols+1) | rows | vals]: WebGPU allows only 8 storage buffers per kernel by default. */
 function cscConstants(m: Csc): Record<string, unknown> {
-  return { ptr: m.ptr, rows: m.rows, vals: m.vals, maxNnz: m.maxNnz };
+  const W = new Float32Array(m.ptr.length + m.rows.length + m.vals.length);
+  W.set(m.ptr, 0);
+  W.set(m.rows, m.ptr.length);
+  W.set(m.vals, m.ptr.length + m.rows.length);
+  return { W, rowsAt: m.ptr.length, valsAt: m.ptr.length + m.rows.length, maxNnz: m.maxNnz };
 }
 
 /** Largest loop or size any kernel of this shape sees, so gpu.js never caps a loop below it. */
@@ -310,20 +315,11 @@ export function createShapeKernels(gpu: GpuLike, pack: ModelPack, n: number, Bc:
         margin: null,
       };
       if (H > 0 && l.qkv && l.wo) {
-        const per = (f: (h: LayerPack['heads'][number]) => number) => Float32Array.from(l.heads, f);
-        const headConsts = {
-          H,
-          n,
-          causal: per((h) => (h.causal ? 1 : 0)),
-          soft: per((h) => (h.soft ? 1 : 0)),
-          scale: per((h) => h.scale),
-          dqk: per((h) => h.dqk),
-          qOff: per((h) => h.qOff),
-          kOff: per((h) => h.kOff),
-          vOff: per((h) => h.vOff),
-          ovOff: per((h) => h.ovOff),
-          maxDqk: l.maxDqk,
-        };
+        // per head: [causal, softmax, scale, dqk, qOff, kOff, vOff, ovOff]
+        const hp = l.heads.map((h) =>
+          Float32Array.of(h.causal ? 1 : 0, h.soft ? 1 : 0, h.scale, h.dqk, h.qOff, h.kOff, h.vOff, h.ovOff),
+        );
+        const headConsts = { H, n, hp, maxDqk: l.maxDqk };
         const colHead = new Float32Array(l.sumDov);
         l.heads.forEach((h, hi) => colHead.fill(hi, h.ovOff, h.ovOff + h.dov));
         heads = {

@@ -5,11 +5,13 @@ import { UsageError } from '../simulators/errors.ts';
 import type { Construction } from './construction.ts';
 import { lemmaB4 } from './gadgets/lemma-b4.ts';
 import { lemmaB9Shift } from './gadgets/shift.ts';
+import { groupComposition } from './thm-5-1-group-composition.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
   lemmaB4 as Construction,
   lemmaB9Shift as Construction,
+  groupComposition as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

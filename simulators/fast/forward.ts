@@ -53,13 +53,13 @@ interface Tracker {
  * Runs the plan on every input (already checked against the model) and returns one result each,
  * in input order. `name` is the interpreter name the results carry.
  */
-export function runPlan(plan: Plan, inputs: readonly (readonly number[])[], masks: MaskFn, name: string): RunResult[] {
+export function runPlan(plan: Plan, inputs: readonly (readonly number[])[], masks: MaskFn, name: string, chunkRows = CHUNK_ROWS): RunResult[] {
   const out: RunResult[] = [];
   let start = 0;
   while (start < inputs.length) {
     let end = start;
     let rows = 0;
-    while (end < inputs.length && (end === start || rows + inputs[end].length <= CHUNK_ROWS)) rows += inputs[end++].length;
+    while (end < inputs.length && (end === start || rows + inputs[end].length <= chunkRows)) rows += inputs[end++].length;
     out.push(...runChunk(plan, inputs.slice(start, end), masks, name));
     start = end;
   }
