@@ -64,6 +64,43 @@ const RESIDUAL = `function (x, a) {
   return Math.fround(x[b][i][k] + Math.fround(s + this.constants.bias[k]));
 }`;
 
+/**
+ * Split-K, part 1 (webgpu only, for columns with very many nonzeros such as an MLP output written by
+ * thousands of units): partial sums over blocks of S nonzeros, P[b][i][blk·K + k]. Each block sums
+ * in row order and the blocks are added in order, so sums of exactly representable terms (the
+ * integer-valued constructions) are unchanged; other sums may round differently from float32's.
+ */
+const PARTIAL = `function (a) {
+  const b = this.thread.z;
+  const i = this.thread.y;
+  const kk = this.thread.x;
+  const blk = Math.floor((kk + 0.5) / this.constants.K);
+  const k = kk - blk * this.constants.K;
+  const start = this.constants.W[k];
+  const cnt = this.constants.W[k + 1] - start;
+  const from = blk * this.constants.S;
+  let s = 0;
+  for (let t = 0; t < this.constants.S; t++) {
+    const u = from + t;
+    if (u >= cnt) break;
+    const r = this.constants.W[this.constants.rowsAt + start + u];
+    s = Math.fround(s + Math.fround(a[b][i][r] * this.constants.W[this.constants.valsAt + start + u]));
+  }
+  return s;
+}`;
+
+/** Split-K, part 2: out = x + (Σ_blk P[blk·K + k] + bias), blocks in order. */
+const REDUCE = `function (x, p) {
+  const b = this.thread.z;
+  const i = this.thread.y;
+  const k = this.thread.x;
+  let s = 0;
+  for (let blk = 0; blk < this.constants.nblk; blk++) {
+    s = Math.fround(s + p[b][i][blk * this.constants.K + k]);
+  }
+  return Math.fround(x[b][i][k] + Math.fround(s + this.constants.bias[k]));
+}`;
+
 /** Scores S[b·H + h][i][j] = scale_h · ⟨q_i, k_j⟩ for the keys j the head sees, 0 elsewhere. */
 const SCORES = `function (qkv) {
   const z = this.thread.z;
@@ -215,7 +252,7 @@ const READOUT = `function (a) {
   return s;
 }`;
 
-export const SOURCES = { EMBED, LINEAR, HIDDEN, RESIDUAL, SCORES, STATS, ATTEND, MARGIN, SELECT, READOUT };
+export const SOURCES = { EMBED, LINEAR, HIDDEN, RESIDUAL, PARTIAL, REDUCE, SCORES, STATS, ATTEND, MARGIN, SELECT, READOUT };
 
 export const MARGIN_FIELDS = 6;
 
@@ -226,10 +263,25 @@ export interface LayerKernels {
   readonly scores: Kernel | null;
   readonly stats: Kernel | null;
   readonly attend: Kernel | null;
-  readonly attnOut: Kernel | null;
+  readonly attnOut: Residual | null;
   readonly margin: Kernel | null;
   readonly hidden: Kernel | null;
-  readonly mlpOut: Kernel | null;
+  readonly mlpOut: Residual | null;
+}
+
+/** x + a·W (+ bias): one RESIDUAL kernel, or PARTIAL then REDUCE when split. */
+export interface Residual {
+  readonly partial: Kernel | null;
+  readonly out: Kernel;
+}
+
+/** Applies a residual update inside the orchestration (a kernel call, or two). */
+export function applyResidual(r: Residual, x: unknown, a: unknown, release: (v: unknown) => void): unknown {
+  if (r.partial === null) return r.out(x, a);
+  const p = r.partial(a);
+  const y = r.out(x, p);
+  release(p);
+  return y;
 }
 
 export interface ShapeKernels {
@@ -280,6 +332,11 @@ export function loopMax(pack: ModelPack, n: number): number {
 export interface KernelOptions {
   /** Extra gpu.js settings (pipeline/immutable for direct use on GL backends). */
   settings?: Record<string, unknown>;
+  /**
+   * Split residual products whose columns have more than this many nonzeros into blocks of this
+   * size (PARTIAL + REDUCE); 0 never splits (the bit-exact default of the cpu and webasm backends).
+   */
+  splitK?: number;
 }
 
 /** Creates (without building) every kernel for Bc sequences of length n. */
@@ -299,6 +356,15 @@ export function createShapeKernels(gpu: GpuLike, pack: ModelPack, n: number, Bc:
     return k;
   };
   const d = pack.d;
+  const split = options.splitK ?? 0;
+  const residual = (m: Csc, bias: Float32Array): Residual => {
+    if (split <= 0 || m.maxNnz <= split) return { partial: null, out: make(RESIDUAL, [d, n, Bc], { ...cscConstants(m), bias }) };
+    const nblk = Math.ceil(m.maxNnz / split);
+    return {
+      partial: make(PARTIAL, [d * nblk, n, Bc], { ...cscConstants(m), K: d, S: split }),
+      out: make(REDUCE, [d, n, Bc], { K: d, nblk, bias }),
+    };
+  };
   const embed = make(EMBED, [d, n, Bc], { E: pack.E, P: pack.P.slice(0, n) });
   const select = make(SELECT, [d, n, Bc], {});
   const P = pack.readout === 'all' ? n : 1;
@@ -327,7 +393,7 @@ export function createShapeKernels(gpu: GpuLike, pack: ModelPack, n: number, Bc:
           scores: make(SCORES, [n, n, Bc * H], headConsts),
           stats: make(STATS, [4, n, Bc * H], headConsts),
           attend: make(ATTEND, [l.sumDov, n, Bc], { ...headConsts, colHead }),
-          attnOut: make(RESIDUAL, [d, n, Bc], { ...cscConstants(l.wo), bias: new Float32Array(d) }),
+          attnOut: residual(l.wo, new Float32Array(d)),
           margin: make(MARGIN, [MARGIN_FIELDS, Bc], headConsts),
         };
       }
@@ -335,7 +401,7 @@ export function createShapeKernels(gpu: GpuLike, pack: ModelPack, n: number, Bc:
         pack: l,
         ...heads,
         hidden: l.mlp ? make(HIDDEN, [l.mlp.hidden, n, Bc], { ...cscConstants(l.mlp.win), bias: l.mlp.bin }) : null,
-        mlpOut: l.mlp ? make(RESIDUAL, [d, n, Bc], { ...cscConstants(l.mlp.wout), bias: l.mlp.bout }) : null,
+        mlpOut: l.mlp ? residual(l.mlp.wout, l.mlp.bout) : null,
       };
     }),
   );
@@ -346,13 +412,15 @@ export function createShapeKernels(gpu: GpuLike, pack: ModelPack, n: number, Bc:
  * The largest number of float32 cells one kernel of this shape writes, per sequence: the chunk size
  * Bc is chosen so that Bc times this stays under the backend's buffer limit.
  */
-export function cellsPerSequence(pack: ModelPack, n: number): number {
+export function cellsPerSequence(pack: ModelPack, n: number, splitK = 0): number {
   let m = pack.d * n;
+  const parts = (c: Csc | null) => (c && splitK > 0 && c.maxNnz > splitK ? pack.d * Math.ceil(c.maxNnz / splitK) * n : 0);
   for (const s of pack.stages) {
     for (const l of s.layers) {
       const H = l.heads.length;
       if (H > 0 && l.qkv) m = Math.max(m, l.qkv.colsOut * n, H * n * n, H * n * 4, l.sumDov * n);
-      if (l.mlp) m = Math.max(m, l.mlp.hidden * n);
+      if (l.mlp) m = Math.max(m, l.mlp.hidden * n, parts(l.mlp.wout));
+      m = Math.max(m, parts(l.wo));
     }
   }
   return Math.max(m, pack.V * (pack.readout === 'all' ? n : 1));
