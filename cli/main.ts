@@ -7,6 +7,9 @@ import { list, listHelp } from './commands/list.ts';
 import { run, runHelp } from './commands/run.ts';
 import { verify, verifyHelp } from './commands/verify.ts';
 import { makeOut } from './output.ts';
+// Batched interpreters register themselves on import: fast64/fast32 and gpu[:backend].
+import '../simulators/fast/index.ts';
+import '../gpu/index.ts';
 import { UsageError } from '../simulators/errors.ts';
 
 const HELP = `looped — build, run and check the constructions of looped-transformer theorems

@@ -1,11 +1,13 @@
 import { resolveParams } from '../../proofs/construction.ts';
 import { allConstructions, constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
+import { type SweepReport, isBatchInterpreter, sweepConstruction } from '../../properties/sweep.ts';
 import { type VerifyOptions, type VerifyReport, verifyConstruction } from '../../properties/verify.ts';
 import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, fmtNumber, table, toJson } from '../output.ts';
 
 export const verifyHelp = `looped verify <construction> [--param k=v …] [--interpreter NAME] [--samples N] [--seed S] [--path P] [--json]
+looped verify <construction> --interpreter fast64|fast32|gpu[:backend] [--samples N] [--batch B] …
 looped verify --all [--samples N] [--seed S] [--json]
 
 Runs the construction's properties: its answer against the reference algorithm on random inputs
@@ -13,6 +15,12 @@ under every interpreter setting it declares (exact with hard attention, fixed:s 
 softmax), the per-loop lockstep check, and extra loops where the answer has converged. Prints
 samples tried, failures, the smallest margins seen, and built vs claimed sizes. A failure is
 shrunk by fast-check and printed with a command that replays it.
+
+With a batched interpreter (fast64, fast32, gpu, gpu:webasm, …) the inputs stream through it in
+batches of B while the reference answers are computed on the CPU; every wrong answer is re-run on
+the exact interpreter and reported either as a float32 artefact (exact is right) or as a real
+counterexample of the construction (exact is wrong too; then shrunk under exact). The report
+names the backend that really ran and the rate in inputs per second.
 
 Exit codes: 0 all properties hold, 1 a counterexample was found, 2 usage or input error.
 
@@ -31,6 +39,7 @@ export async function verify(argv: string[], out: Out): Promise<number> {
       path: { type: 'string' },
       all: { type: 'boolean' },
       json: { type: 'boolean' },
+      batch: { type: 'string' },
     },
     'verify',
   );
@@ -70,7 +79,15 @@ export async function verify(argv: string[], out: Out): Promise<number> {
     } else {
       if (positionals.length !== 1) throw new UsageError('verify takes one construction (see looped list), or --all');
       const c = constructionById(positionals[0]);
-      reports = [await verifyConstruction(c, resolveParams(c, paramsFrom(values.param as string[] | undefined)), options)];
+      const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+      if (options.interpreter !== undefined && isBatchInterpreter(options.interpreter)) {
+        const sweep = await sweepConstruction(c, params, options.interpreter, { ...options, batch: intOption(values.batch, 'batch', 1, 1 << 20, 256) });
+        out.endProgress();
+        if (out.json) out.print(toJson({ construction: c.id, theorem: c.theorem, params, ok: !sweep.failed, interrupted: signal.aborted, sweep }));
+        else printSweep(out, c.id, sweep);
+        return sweep.failed ? 1 : signal.aborted ? 130 : 0;
+      }
+      reports = [await verifyConstruction(c, params, options)];
     }
     out.endProgress();
     const ok = reports.every((r) => r.ok);
@@ -145,4 +162,19 @@ export function printSummary(out: Out, reports: VerifyReport[]): void {
   });
   out.print(table(rows, ['construction', 'theorem', 'status', 'k⊗L', 'width', 'mlp', 'heads', 'samples', 'min attn', 'min logit', 'time']));
   for (const r of reports) for (const k of r.checks) if (k.counterexample) out.print(color.red(`\n${r.construction} / ${k.label}: ${k.counterexample.message}\n  replay: ${k.counterexample.replay}`));
+}
+
+function printSweep(out: Out, id: string, r: SweepReport): void {
+  const { color } = out;
+  out.print(`${color.bold(id)}  sweep on ${color.cyan(r.ranAs)}: ${r.samples} inputs in ${(r.ms / 1000).toFixed(1)} s (${r.inputsPerSecond.toFixed(0)} inputs/s)`);
+  out.print(`  wrong answers ${r.failures}: ${r.artefactCount} float artefacts (exact is right), ${r.failures - r.artefactCount} real`);
+  out.print(`  smallest margins: attention ${fmtNumber(r.minAttentionMargin)}, logit ${fmtNumber(r.minLogitMargin)}`);
+  for (const a of r.artefacts) out.print(color.yellow(`  artefact ${a.input}: ${a.message} (exact margins: attention ${fmtNumber(a.exactMargins.attention)}, logit ${fmtNumber(a.exactMargins.logit)})`));
+  const cx = r.counterexample;
+  if (cx) {
+    out.print(color.red('counterexample of the construction (exact fails too), shrunk:'));
+    out.print(`  input    ${cx.input}`);
+    out.print(`  failure  ${cx.message}`);
+    out.print(`  replay   ${cx.replay}`);
+  } else out.print(color.green('  holds on every input'));
 }

@@ -1,0 +1,150 @@
+// Verification at scale: random inputs streamed through a batched interpreter (fast64, fast32,
+// gpu…) in batches, each answer checked against the reference algorithm on the CPU while the next
+// batch runs (an asynchronous interpreter — WebGPU — overlaps the two). Every failure is re-run
+// on the construction's exact interpreter: if exact also fails it is a real counterexample of the
+// construction (then shrunk by fast-check under exact); if exact passes it is an artefact of the
+// batched interpreter's arithmetic (float32 rounding), reported with the margins that decide it.
+import fc from 'fast-check';
+import type { Built, Construction, Params } from '../proofs/construction.ts';
+import { UsageError } from '../simulators/errors.ts';
+import { interpreterByName } from '../simulators/interpreters.ts';
+import type { Model } from '../simulators/model.ts';
+import type { Interpreter, RunResult } from '../simulators/result.ts';
+import { type CheckReport, type Counterexample, paramFlags } from './verify.ts';
+
+export interface SweepOptions {
+  samples?: number;
+  seed?: number;
+  /** Inputs per batch (default 256). */
+  batch?: number;
+  onProgress?: (label: string, done: number, total: number) => void;
+  signal?: { aborted: boolean };
+}
+
+export interface Artefact {
+  input: string;
+  message: string;
+  /** Margins of the exact run on the same input: small ones explain a float32 disagreement. */
+  exactMargins: { attention: number; logit: number };
+}
+
+export interface SweepReport extends CheckReport {
+  /** The interpreter that really ran, as its results name it (e.g. gpu(webasm)). */
+  ranAs: string;
+  inputsPerSecond: number;
+  /** Inputs whose answer was wrong under the batched interpreter. */
+  failures: number;
+  /** Failures the exact interpreter does not reproduce (float32 artefacts); the first few. */
+  artefacts: Artefact[];
+  artefactCount: number;
+}
+
+type AsyncBatch = { runBatchAsync(model: Model, inputs: readonly (readonly number[])[]): Promise<RunResult[]> };
+
+function hasAsyncBatch(it: Interpreter): it is Interpreter & AsyncBatch {
+  return typeof (it as Partial<AsyncBatch>).runBatchAsync === 'function';
+}
+
+/** Whether `verify --interpreter NAME` should stream batches rather than run one input at a time. */
+export function isBatchInterpreter(name: string): boolean {
+  return /^(fast64|fast32|gpu)(:|$)/.test(name);
+}
+
+export async function sweepConstruction<I, O>(c: Construction, params: Params, interpreterName: string, o: SweepOptions = {}): Promise<SweepReport> {
+  const built = c.build(params) as unknown as Built<I, O>;
+  const reference = built.checks[0];
+  const model = reference.model;
+  const it = interpreterByName(interpreterName);
+  const exactIt = interpreterByName(reference.interpreter);
+  const samples = o.samples ?? 1000;
+  const seed = o.seed ?? 42;
+  const batch = o.batch ?? 256;
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number ≥ 1, got ${batch}`);
+  const run = async (inputs: number[][]): Promise<RunResult[]> =>
+    hasAsyncBatch(it) ? it.runBatchAsync(model, inputs) : it.runBatch ? it.runBatch(model, inputs) : inputs.map((t) => it.run(model, t));
+  const label = `sweep (${interpreterName})`;
+  const t0 = performance.now();
+  let done = 0;
+  let failures = 0;
+  let minAttention = Infinity;
+  let minLogit = Infinity;
+  let ranAs = interpreterName;
+  const artefacts: Artefact[] = [];
+  let artefactCount = 0;
+  let real: { input: I; message: string } | null = null;
+  const fmt = (x: O) => JSON.stringify(built.formatAnswer(x));
+
+  // Batches are drawn with seeds seed, seed+1, …, so a sweep is reproducible and resumable.
+  const draw = (k: number) => fc.sample(built.arbitrary(), { seed: seed + k, numRuns: Math.min(batch, samples - k * batch) });
+  let k = 0;
+  let inputs = samples > 0 ? draw(0) : [];
+  while (inputs.length > 0 && !o.signal?.aborted) {
+    const pending = run(inputs.map((x) => built.encode(x)));
+    // The reference answers are computed while the batch runs (for an asynchronous interpreter).
+    const expected = inputs.map((x) => built.reference(x));
+    const nextK = k + 1;
+    const next = nextK * batch < samples ? draw(nextK) : [];
+    const results = await pending;
+    results.forEach((r, j) => {
+      ranAs = r.interpreter;
+      minAttention = Math.min(minAttention, r.margins.attention);
+      minLogit = Math.min(minLogit, r.margins.logit);
+      const got = built.decode(r);
+      if (built.equal(got, expected[j])) return;
+      failures++;
+      const message = `${r.interpreter} answers ${fmt(got)} but the reference gives ${fmt(expected[j])}`;
+      const ex = exactIt.run(model, built.encode(inputs[j]));
+      if (built.equal(built.decode(ex), expected[j])) {
+        artefactCount++;
+        if (artefacts.length < 5) artefacts.push({ input: built.formatInput(inputs[j]), message, exactMargins: { attention: ex.margins.attention, logit: ex.margins.logit } });
+      } else if (real === null) real = { input: inputs[j], message };
+    });
+    done += inputs.length;
+    o.onProgress?.(label, done, samples);
+    inputs = next;
+    k = nextK;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  let counterexample: Counterexample | null = null;
+  if (real !== null) counterexample = shrinkUnderExact(c, params, built, real as { input: I; message: string }, seed);
+  return {
+    label,
+    interpreter: interpreterName,
+    ranAs,
+    samples: done,
+    failed: counterexample !== null,
+    failures,
+    artefacts,
+    artefactCount,
+    minAttentionMargin: minAttention,
+    minLogitMargin: minLogit,
+    counterexample,
+    inputsPerSecond: done / Math.max(seconds, 1e-9),
+    ms: seconds * 1000,
+  };
+}
+
+/** A real counterexample, shrunk by fast-check under the exact interpreter starting from the failing input. */
+function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I, O>, found: { input: I; message: string }, seed: number): Counterexample {
+  const check = built.checks[0];
+  const it = interpreterByName(check.interpreter);
+  const out = fc.check(
+    fc.property(built.arbitrary(), (input) => {
+      const got = built.decode(it.run(check.model, built.encode(input)));
+      const want = built.reference(input);
+      if (!built.equal(got, want)) throw new Error(`${check.interpreter} answers ${JSON.stringify(built.formatAnswer(got))} but the reference gives ${JSON.stringify(built.formatAnswer(want))}`);
+    }),
+    { examples: [[found.input]], numRuns: 1, seed },
+  );
+  const input = out.counterexample ? built.formatInput(out.counterexample[0]) : built.formatInput(found.input);
+  const message = out.errorInstance instanceof Error ? out.errorInstance.message : found.message;
+  const p = paramFlags(params);
+  return {
+    input,
+    message,
+    seed,
+    path: out.counterexamplePath ?? '',
+    replay: `looped run ${c.id} ${p} --interpreter ${check.interpreter} --input '${input.replace(/'/g, `'\\''`)}'`,
+    replaySearch: `looped verify ${c.id} ${p} --interpreter ${check.interpreter} --seed ${seed}`,
+  };
+}
