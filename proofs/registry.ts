@@ -5,6 +5,8 @@ import { UsageError } from '../simulators/errors.ts';
 import type { Construction } from './construction.ts';
 import { lemmaB4 } from './gadgets/lemma-b4.ts';
 import { lemmaB9Shift } from './gadgets/shift.ts';
+import { pHopDirect } from './p-hop/direct.ts';
+import { pHopLooped } from './p-hop/looped.ts';
 import { groupComposition } from './thm-5-1-group-composition.ts';
 
 const constructions: Construction[] = [
@@ -12,6 +14,8 @@ const constructions: Construction[] = [
   lemmaB4 as Construction,
   lemmaB9Shift as Construction,
   groupComposition as Construction,
+  pHopDirect as Construction,
+  pHopLooped as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

@@ -315,7 +315,8 @@ export function modelSizes(model: Model): ModelSizes {
     heads: Math.max(0, ...layers.map((l) => l.heads.length)),
     headDim: Math.max(0, ...heads.map((h) => Math.max(h.qk.dim, h.ov.dim))),
     depth: model.stages.reduce((s, st) => s + st.layers.length * st.loops, 0),
-    distinctLayers: layers.length,
+    // A stage may list the same Layer object several times (weights shared), so count objects.
+    distinctLayers: new Set(layers).size,
     shape: sameK && k.length > 0 ? `(${k[0]} ⊗ ${model.stages.map((s) => s.loops).join(',')})` : `(${model.stages.map((s) => `${s.layers.length}⊗${s.loops}`).join(', ')})`,
     parameters: params,
   };

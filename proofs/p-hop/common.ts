@@ -1,0 +1,571 @@
+// What the two p-hop constructions share: the residual layout, the three kinds of head, the MLP
+// pieces that move a freshly read pointer into place, parameters, input/answer handling, the
+// three checks and the lockstep decoding.
+//
+// THE ALGORITHM (tasks/p-hop.ts, Def. A.1). The model reads [start, v_1, …, v_m]: position 0 is a
+// start slot, so model position i is the paper's position i and the pointer value 0 is ⊥.
+//   1. shift:   position i receives v_{i−1} (Lemma B.4 head aimed at i − 1; nothing at i ≤ 1).
+//   2. search:  f(i) = find_1(v, i) by content attention: query v_i, key v_{j−1}, plus the start
+//               slot, plus j·2^{−s} so that the LARGEST matching j wins (hard attention averages
+//               exact ties, so ties must not exist). Scores, exactly:
+//                   j = 0 (start): 1;   j ≥ 1: [v_{j−1} = v_i] + j·2^{−s}   (j ≤ n < 2^s)
+//               so a matching j scores in (1, 2), the start slot 1, a non-matching j below 1.
+//               The head copies sbin(j) and the token at j: a = b = f, tb = v_{f(i)}.
+//   3. rounds l = 0, 1, …, R − 1 with R = ⌈log2 p⌉: one Lemma B.4 head reads at a_i = f^(2^l)(i):
+//                   a ← a[a_i]  (= f^(2^(l+1))),   and, when bit l of p − 1 is set,
+//                   b ← b[a_i], tb ← tb[a_i]      (b = f^(1 + (p−1) mod 2^(l+1))).
+//               After R rounds b = f^p, so tb at position n is hop_p(v) (the start token for ⊥).
+// Starting b at f (not at the identity, as pointerDoublingRounds(v, p) does) and folding the bits
+// of p − 1 is what saves a read: p − 1 has ⌈log2 p⌉ bits, p has ⌊log2 p⌋ + 1. So the depth is
+// 2 + ⌈log2 p⌉: the paper's ⌊log2 p⌋ + 2 when p is a power of two, one more otherwise. The
+// lockstep check compares a with pointerDoublingRounds(v, p − 1).rounds[k].a and b with f∘(its b).
+//
+// WHY NOT ⌊log2 p⌋ + 2 FOR EVERY p. After the shift and the search a position holds f^0 and f^1,
+// and a positional read composes two maps it holds (it reads map g at the position h(i) points to:
+// g∘h), so after r more layers the largest power it can hold is f^(2^r): r ≥ ⌈log2 p⌉. Saving the
+// layer would need f one layer earlier, i.e. a content search on the raw tokens that skips its
+// own position ("largest j < i with v_j = v_i"). Its score would have to rise with j up to i − 1
+// and then drop below the start slot at j = i, for every i; we found no bilinear score of
+// O(log n) bits that does this, so the shift layer stays.
+//
+// PRECISION. Positions 0..n are coded by sbin with s = max(3, ⌈log2(n + 1)⌉) bits: n + 1 codes
+// for the start slot and n tokens, and at least 3 so the MLP gates (partial sums up to 4) stay
+// below B_s = 2^s − 2^{−s} in F_s. Every residual value of an exact run is a small dyadic
+// rational (±1 codes, 0/1 one-hots, j·2^{−s}, the loop counter), so F_s holds it exactly, and a
+// fixed:s run computes the very same residual stream as the exact one (a test checks this):
+//   - the Lemma B.4 heads run as softmax in fixed:s and are EXACTLY one-hot (their off-target
+//     scores saturate at −B_s and exp(−B_s) rounds to 0);
+//   - the content search stays HARD in fixed:s. Its F_s scores are exact (1 + j·2^{−s} needs s
+//     fractional bits), but a softmax head in the paper's F_s (no max subtraction, every exp
+//     between 2^{−s} and B_s) whose score sees only j and whether j matches cannot pick the
+//     largest match for every pattern of matches: the last match's exp would have to outweigh the
+//     sum over every subset of earlier matches, so the exps would grow like 2^j — about n bits,
+//     not log n. (Another route, e.g. counting occurrences first, might avoid this; we built none.)
+//     With fewer bits the order term j·2^{−s} rounds, neighbours tie, and hard attention averages
+//     them (the `bits` counterexample shows it); searchSoftmax below shows the softmax failing.
+//   - float64 runs every head as softmax at scale β (default 64·2^s): every other position scores
+//     at least 2^{−s}·β = 64 below the search head's winner, so together they weigh at most
+//     n·e^{−64}, and the positional heads' off-target weights underflow to 0.
+import fc from 'fast-check';
+import { Fraction } from 'mathjs';
+import { InputError, UsageError } from '../../simulators/errors.ts';
+import { identity } from '../../simulators/matrix.ts';
+import { type Head, type Layer, type Mlp, type Model, createHead, createMlp, createModel, withAttention } from '../../simulators/model.ts';
+import { type Scalar, toRational } from '../../simulators/rational.ts';
+import type { RunResult } from '../../simulators/result.ts';
+import type { Snapshot } from '../../simulators/trace.ts';
+import { type Selector, type Space, space } from '../../simulators/space.ts';
+import { hopAllPositions, hopP, pHopArbitrary, pointerDoublingRounds } from '../../tasks/p-hop.ts';
+import { bitsFor, sbin } from '../codes.ts';
+import type { Built, Check, Lockstep, ParamSpec, Params } from '../construction.ts';
+import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
+
+// ---------------------------------------------------------------- parameters
+
+export interface PHopConfig {
+  /** Construction id, for error messages. */
+  id: string;
+  p: number;
+  /** Longest input v (the model has n + 1 positions: the start slot and v_1..v_n). */
+  n: number;
+  alphabet: number;
+  /** Bits of the position codes and of the fixed-point check: max(3, ⌈log2(n + 1)⌉). */
+  s: number;
+  readout: 'last' | 'all';
+  /** Softmax scale of the float64 check (every head). */
+  scale: number;
+  /** Doubling rounds R = ⌈log2 p⌉ = bit length of p − 1. */
+  rounds: number;
+}
+
+export const P_PARAM: ParamSpec = { name: 'p', describe: 'number of hops', default: '3', kind: 'int', min: 1, max: 64 };
+export const N_PARAM: ParamSpec = {
+  name: 'n',
+  describe: 'longest input v_1..v_n (the model adds a start slot at position 0)',
+  default: '16',
+  kind: 'int',
+  min: 1,
+  max: 4096,
+};
+export const ALPHABET_PARAM: ParamSpec = { name: 'alphabet', describe: 'tokens are 0..alphabet−1', default: '4', kind: 'int', min: 2, max: 16 };
+export const READOUT_PARAM: ParamSpec = {
+  name: 'readout',
+  describe: 'last: the answer hop_p(v) at the last position (the paper); all: hop_p of every prefix, one per position 0..m',
+  default: 'last',
+  kind: 'text',
+  forms: 'last, all',
+};
+export const SCALE_PARAM: ParamSpec = {
+  name: 'scale',
+  describe:
+    'softmax scale β of the float64 check, on every head; auto = 64·2^s. The content search needs β·2^{−s} well above ln n ' +
+    '(its runner-up scores 2^{−s} below the winner); set a smaller β to weaken the check',
+  default: 'auto',
+  kind: 'text',
+  forms: 'auto, or a positive number',
+};
+
+export function bitsOf(n: number): number {
+  return Math.max(3, bitsFor(n + 1));
+}
+
+/** Bit length of x (0 for 0): the doubling rounds for p are bitLength(p − 1) = ⌈log2 p⌉. */
+export function bitLength(x: number): number {
+  let r = 0;
+  while (2 ** r <= x) r++;
+  return r;
+}
+
+export function readConfig(id: string, params: Params): PHopConfig {
+  const p = intParam(id, params, 'p', 1, 64);
+  const n = intParam(id, params, 'n', 1, 4096);
+  const alphabet = intParam(id, params, 'alphabet', 2, 16);
+  const readout = params.readout ?? 'last';
+  if (readout !== 'last' && readout !== 'all') throw new UsageError(`parameter readout of ${id} must be last or all, got "${String(readout)}"`);
+  const s = bitsOf(n);
+  const rawScale = params.scale ?? 'auto';
+  let scale = 64 * 2 ** s;
+  if (rawScale !== 'auto') {
+    const v = Number(rawScale);
+    if (!Number.isFinite(v) || v <= 0) throw new UsageError(`parameter scale of ${id} must be auto or a positive number, got "${String(rawScale)}"`);
+    scale = v;
+  }
+  return { id, p, n, alphabet, s, readout, scale, rounds: bitLength(p - 1) };
+}
+
+/** Reads an optional whole-number parameter that defaults to `auto`. */
+export function autoInt(id: string, params: Params, name: string, min: number, max: number, auto: number): number {
+  const raw = params[name];
+  if (raw === undefined || raw === 'auto') return auto;
+  return intParam(id, params, name, min, max);
+}
+
+// ---------------------------------------------------------------- residual layout
+
+export interface LayoutOptions {
+  /** The looped model's control: loop counter, keep-flag for the shift output, fold flag. */
+  control: boolean;
+}
+
+/** The residual stream, in this order (the order is the order F_s adds in, see the MLP notes). */
+export function residualSpace(cfg: PHopConfig, o: LayoutOptions): Space {
+  const { s, alphabet: A } = cfg;
+  const letters = (prefix: string) => Array.from({ length: A }, (_, c) => `${prefix}:${c}`);
+  const tokens = (prefix: string) => [...letters(prefix), `${prefix}:⊥`];
+  return space({
+    tok: { size: A + 1, describe: 'one-hot input token; ⊥ is the start slot at position 0', labels: tokens('tok') },
+    one: { size: 1, describe: 'constant 1' },
+    pos: { size: s, describe: 'sbin(i): position code (keys of the positional reads; value of the content search)' },
+    posval: { size: 1, describe: 'i·2^{−s}: the content search prefers the largest matching position' },
+    prevq: { size: s, describe: 'sbin(max(i − 1, 0)): where the shift head reads' },
+    prev: { size: A, describe: 'one-hot v_{i−1}, written by the shift head (empty at positions 0 and 1)', labels: letters('prev') },
+    ...(o.control
+      ? {
+          count: { size: 1, describe: 'loop counter: loops completed (each MLP adds 1)' },
+          keep: { size: 1, describe: '1 during loop 1 only: the MLP keeps prev after loop 1 and clears it after every later loop' },
+          fold: { size: 1, describe: '1 in the loops that fold b: loop 2 (b ← f) and round l when bit l of p − 1 is set' },
+        }
+      : {}),
+    a: { size: s, describe: 'sbin(a_i): pointer a = f^(2^l) (sbin(0) = ⊥ before the search)' },
+    b: { size: s, describe: 'sbin(b_i): answer pointer b = f^(1 + bits of p − 1 folded so far)' },
+    tb: { size: A + 1, describe: 'one-hot token at b_i (⊥ when b_i = 0); the readout', labels: tokens('tb') },
+    na: { size: s, describe: 'scratch: a read at a_i (cleared by the MLP)' },
+    nb: { size: s, describe: 'scratch: b read at a_i (cleared by the MLP)' },
+    ntb: { size: A + 1, describe: 'scratch: tb read at a_i (cleared by the MLP)', labels: tokens('ntb') },
+  });
+}
+
+/** The model with its embedding and readout (no stages yet). */
+export function createPHopModel(cfg: PHopConfig, o: LayoutOptions, name: string, description: string): Model {
+  const { s, n, alphabet: A } = cfg;
+  const residual = residualSpace(cfg, o);
+  const model = createModel({
+    name,
+    description,
+    vocab: [...Array.from({ length: A }, (_, c) => String(c)), 'start'],
+    residual,
+    maxLen: n + 1,
+    readout: cfg.readout,
+  });
+  model.W_E.write('vocab', 'tok', identity());
+  const unit = new Fraction(1, 2 ** s); // 2^{−s}: the search's order term per position
+  for (let i = 0; i <= n; i++) {
+    const row: Selector = ['positions', i];
+    model.W_pos.set(row, 'one', 1);
+    model.W_pos.write(row, 'pos', [sbin(i, s)]);
+    model.W_pos.set(row, 'posval', unit.mul(i));
+    model.W_pos.write(row, 'prevq', [sbin(Math.max(i - 1, 0), s)]);
+    // Pointers start at 0 (⊥): a = b = sbin(0), tb = ⊥; the search adds the difference.
+    model.W_pos.write(row, 'a', [sbin(0, s)]);
+    model.W_pos.write(row, 'b', [sbin(0, s)]);
+    model.W_pos.set(row, ['tb', A], 1);
+    if (o.control) model.W_pos.set(row, 'keep', 1);
+  }
+  // Readout: the token at b (the start token stands for ⊥).
+  model.W_U.write('tb', 'vocab', identity());
+  return model;
+}
+
+// ---------------------------------------------------------------- heads
+
+/** Pairs of single directions to copy, as one value subspace of the head. */
+export interface Copy {
+  name: string;
+  from: Selector;
+  to: Selector[];
+  /** Only these directions of `from` (default: all). */
+  only?: number[];
+}
+
+/**
+ * A Lemma B.4 head: position i reads the unique position j ≤ i whose code `pos` equals its
+ * `query` code and adds the listed subspaces of j into its own. Query sbin(t) ⌢ 1_s against key
+ * B_s·(sbin(j) ⌢ −1_s), interleaved (see proofs/gadgets/lemma-b4.ts for why, and why it is exactly
+ * one-hot in fixed:s). Hard attention; the checks switch it to softmax.
+ */
+export function addPositionalRead(model: Model, layer: Layer, cfg: PHopConfig, spec: { name: string; role: string; query: string; copies: Copy[] }): Head {
+  const { s } = cfg;
+  const B = boundB(s);
+  const R = model.residual;
+  const ovSpec: Record<string, { size: number; describe: string }> = {};
+  for (const c of spec.copies) {
+    const size = c.only?.length ?? R.range(c.from).size;
+    ovSpec[c.name] = { size, describe: `${R.range(c.from).what} at the position read` };
+  }
+  const head = createHead(R, { name: spec.name, role: spec.role, kind: 'hard', qk: oneHotQkSpace(s), ov: ovSpec }, `${model.name}: head '${spec.name}'`);
+  for (let b = 0; b < s; b++) {
+    head.W_Q.set([spec.query, b], `code.${b}`, 1);
+    head.W_Q.set('one', `one.${b}`, 1);
+    head.W_K.set(['pos', b], `code.${b}`, B);
+    head.W_K.set('one', `one.${b}`, B.neg());
+  }
+  for (const c of spec.copies) {
+    const { size, what } = R.range(c.from);
+    const dirs = c.only ?? Array.from({ length: size }, (_, k) => k);
+    dirs.forEach((d, k) => {
+      head.W_V.set([what, d], [c.name, k], 1);
+      for (const to of c.to) head.W_O.set([c.name, k], [R.range(to).what, d], 1);
+    });
+  }
+  layer.heads.push(head);
+  return head;
+}
+
+/**
+ * The content search (induction head): query v_i, key v_{j−1}, the start slot as fallback, and
+ * j·2^{−s} to prefer the largest j. It copies the DIFFERENCE from the start slot's values —
+ * sbin(j) + 1 and onehot(v_j) − onehot(⊥) — so reading the start slot adds exactly 0 and the
+ * pointers, which start at sbin(0) and ⊥, become sbin(f(i)) and v_{f(i)}.
+ */
+export function addContentSearch(model: Model, layer: Layer, cfg: PHopConfig, to: { code: string[]; token: string }): Head {
+  const { s, alphabet: A } = cfg;
+  const R = model.residual;
+  const head = createHead(
+    R,
+    {
+      name: 'search',
+      role: 'f(i) = find_1(v, i): the largest j ≤ i with v_{j−1} = v_i (else the start slot); copies sbin(j) and v_j',
+      kind: 'hard',
+      qk: {
+        letter: { size: A, describe: 'one-hot v_i (query) against one-hot v_{j−1} (key)', labels: Array.from({ length: A }, (_, c) => `letter:${c}`) },
+        start: { size: 1, describe: '1 (query) against [j = 0] (key): the start slot scores 1' },
+        order: { size: 1, describe: '1 (query) against j·2^{−s} (key): larger j wins' },
+      },
+      ov: {
+        code: { size: s, describe: 'sbin(j) + 1: the pointer to j, minus that of the start slot' },
+        token: { size: A + 1, describe: 'onehot(v_j) − onehot(⊥)' },
+      },
+    },
+    `${model.name}: head 'search'`,
+  );
+  for (let c = 0; c < A; c++) {
+    head.W_Q.set(['tok', c], ['letter', c], 1);
+    head.W_K.set(['prev', c], ['letter', c], 1);
+  }
+  head.W_Q.set('one', 'start', 1);
+  head.W_K.set(['tok', A], 'start', 1);
+  head.W_Q.set('one', 'order', 1);
+  head.W_K.set('posval', 'order', 1);
+  for (let b = 0; b < s; b++) {
+    head.W_V.set(['pos', b], ['code', b], 1);
+    head.W_V.set('one', ['code', b], 1);
+    for (const t of to.code) head.W_O.set(['code', b], [t, b], 1);
+  }
+  for (let c = 0; c <= A; c++) {
+    head.W_V.set(['tok', c], ['token', c], 1);
+    head.W_O.set(['token', c], [to.token, c], 1);
+  }
+  head.W_V.set('one', ['token', A], -1);
+  layer.heads.push(head);
+  return head;
+}
+
+/** The shift head: position i reads v_{i−1} (letters only, so the start slot contributes nothing). */
+export function addShift(model: Model, layer: Layer, cfg: PHopConfig): Head {
+  return addPositionalRead(model, layer, cfg, {
+    name: 'shift',
+    role: 'copies v_{i−1} into prev (Lemma B.9 SHIFT; nothing at i ≤ 1)',
+    query: 'prevq',
+    copies: [{ name: 'letter', from: 'tok', to: ['prev'], only: Array.from({ length: cfg.alphabet }, (_, c) => c) }],
+  });
+}
+
+// ---------------------------------------------------------------- MLP pieces
+
+/**
+ * Builds an MLP from unit groups. Each unit is relu(Σ w·x + bias) and writes Σ c·unit into the
+ * residual; `bOut` adds constants. Codes are ±1 and one-hots 0/1, so relu(x + 1) = x + 1 and
+ * relu(x) = x pass them through exactly: that is how a linear move is written with ReLUs.
+ */
+export interface Unit {
+  label: string;
+  in: [Selector, number][];
+  bias: number;
+  out: [Selector, number][];
+}
+
+export function buildMlp(model: Model, name: string, role: string, groups: { name: string; describe: string; units: Unit[] }[], bOut: [Selector, number][] = []): Mlp {
+  const hiddenSpec: Record<string, { size: number; describe: string; labels: string[] }> = {};
+  for (const g of groups) if (g.units.length > 0) hiddenSpec[g.name] = { size: g.units.length, describe: g.describe, labels: g.units.map((u) => u.label) };
+  const mlp = createMlp(model.residual, { name, role, hidden: hiddenSpec }, `${model.name}: mlp '${name}'`);
+  for (const g of groups) {
+    g.units.forEach((u, k) => {
+      for (const [sel, w] of u.in) mlp.W_in.add(sel, [g.name, k], w);
+      if (u.bias !== 0) mlp.b_in.set([g.name, k], u.bias);
+      for (const [sel, w] of u.out) mlp.W_out.add([g.name, k], sel, w);
+    });
+  }
+  for (const [sel, v] of bOut) mlp.b_out.matrix.add('bias', sel, v);
+  return mlp;
+}
+
+/** a ← na, na ← 0 for ±1 codes: relu(na + 1) − relu(a + 1) into a, −relu(na + 1) + 1 into na (2 units a bit). */
+export function moveCode(model: Model, state: string, scratch: string): { units: Unit[]; bOut: [Selector, number][] } {
+  const size = model.residual.get(state).size;
+  const units: Unit[] = [];
+  const bOut: [Selector, number][] = [];
+  for (let b = 0; b < size; b++) {
+    units.push({ label: `${scratch}[${b}]+1`, in: [[[scratch, b], 1]], bias: 1, out: [[[state, b], 1], [[scratch, b], -1]] });
+    units.push({ label: `${state}[${b}]+1`, in: [[[state, b], 1]], bias: 1, out: [[[state, b], -1]] });
+    bOut.push([[scratch, b], 1]);
+  }
+  return { units, bOut };
+}
+
+/** tb ← ntb, ntb ← 0 for 0/1 one-hots: relu(ntb) − relu(tb) into tb, −relu(ntb) into ntb. */
+export function moveOneHot(model: Model, state: string, scratch: string): Unit[] {
+  const size = model.residual.get(state).size;
+  const units: Unit[] = [];
+  for (let c = 0; c < size; c++) {
+    units.push({ label: `${scratch}[${c}]`, in: [[[scratch, c], 1]], bias: 0, out: [[[state, c], 1], [[scratch, c], -1]] });
+    units.push({ label: `${state}[${c}]`, in: [[[state, c], 1]], bias: 0, out: [[[state, c], -1]] });
+  }
+  return units;
+}
+
+/**
+ * state ← scratch only when the flag is 1; scratch ← 0 always. For x = scratch − state with
+ * |x| ≤ K: relu(x − K(1 − flag)) − relu(−x − K(1 − flag)) is x when flag = 1 and 0 when flag = 0.
+ * The clear is relu(scratch + shift) with shift = 1 for codes (±1) and 0 for one-hots (0/1).
+ * Partial sums stay within 2K ≤ 4 < B_3, so F_s with s ≥ 3 computes them exactly. 3 units a direction.
+ */
+export function gatedMove(model: Model, state: string, scratch: string, flag: string, kind: 'code' | 'onehot'): { units: Unit[]; bOut: [Selector, number][] } {
+  const size = model.residual.get(state).size;
+  const K = kind === 'code' ? 2 : 1;
+  const shift = kind === 'code' ? 1 : 0;
+  const units: Unit[] = [];
+  const bOut: [Selector, number][] = [];
+  for (let d = 0; d < size; d++) {
+    const st: Selector = [state, d];
+    const sc: Selector = [scratch, d];
+    units.push({ label: `+(${scratch}−${state})[${d}]·${flag}`, in: [[st, -1], [sc, 1], [flag, K]], bias: -K, out: [[st, 1]] });
+    units.push({ label: `−(${scratch}−${state})[${d}]·${flag}`, in: [[st, 1], [sc, -1], [flag, K]], bias: -K, out: [[st, -1]] });
+    units.push({ label: `clear ${scratch}[${d}]`, in: [[sc, 1]], bias: shift, out: [[sc, -1]] });
+    if (shift !== 0) bOut.push([sc, shift]);
+  }
+  return { units, bOut };
+}
+
+// ---------------------------------------------------------------- checks
+
+const isSearch = (h: Head) => h.name === 'search';
+
+/**
+ * The model with the positional (Lemma B.4) heads switched to softmax at scale 1 and the content
+ * search kept hard: the fixed:s check (see the module comment for why the search stays hard).
+ */
+export function positionalSoftmax(model: Model): Model {
+  const soft = withAttention(model, 'softmax');
+  return {
+    ...soft,
+    stages: soft.stages.map((st, s) => ({
+      ...st,
+      layers: st.layers.map((l, k) => ({ ...l, heads: l.heads.map((h, j) => (isSearch(h) ? model.stages[s].layers[k].heads[j] : h)) })),
+    })),
+  };
+}
+
+/**
+ * The fixed-point check's model with the content search ALSO switched to softmax, at scale β. It
+ * exists to show the obstacle of the module comment: at β = 1 the search's weights are far from
+ * one-hot, and at large β its scores saturate at B_s and the start slot and every match tie.
+ */
+export function searchSoftmax(model: Model, scale: Scalar): Model {
+  const soft = positionalSoftmax(model);
+  const beta = toRational(scale);
+  return {
+    ...soft,
+    stages: soft.stages.map((st) => ({
+      ...st,
+      layers: st.layers.map((l) => ({ ...l, heads: l.heads.map((h) => (isSearch(h) ? { ...h, kind: 'softmax' as const, scale: beta } : h)) })),
+    })),
+  };
+}
+
+export function pHopChecks(model: Model, cfg: PHopConfig): Check[] {
+  return [
+    { label: 'exact, hard attention', interpreter: 'exact', model },
+    {
+      label: `fixed:${cfg.s}, softmax on the positional heads, search hard`,
+      interpreter: `fixed:${cfg.s}`,
+      model: positionalSoftmax(model),
+    },
+    {
+      label: `float64, softmax on every head at scale ${cfg.scale}`,
+      interpreter: 'float64',
+      model: withAttention(model, 'softmax', cfg.scale),
+    },
+  ];
+}
+
+// ---------------------------------------------------------------- input and answer
+
+/** What both constructions' build returns: the usual Built plus the parsed configuration. */
+export interface PHopBuilt extends Built<number[], PHopOutput> {
+  config: PHopConfig;
+}
+
+/** The answer at one position: a token, null for ⊥, or the tied tokens when the readout ties. */
+export type Answer = number | null | { tie: (number | null)[] };
+/** readout=last: the answer at the last position; readout=all: one per position 0..m. */
+export type PHopOutput = Answer | Answer[];
+
+export function checkTokens(cfg: PHopConfig, v: readonly number[]): void {
+  if (v.length > cfg.n) throw new InputError(`${cfg.id}: the input has ${v.length} tokens but the model was built for n = ${cfg.n} (use --param n=${v.length})`);
+  v.forEach((x, k) => {
+    if (!Number.isInteger(x) || x < 0 || x >= cfg.alphabet) {
+      throw new InputError(`${cfg.id}: token v_${k + 1} = ${x} is outside the alphabet 0..${cfg.alphabet - 1}`);
+    }
+  });
+}
+
+export function parseTokens(cfg: PHopConfig, text: string): number[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InputError(`${cfg.id}: the input must be a JSON array of tokens 0..${cfg.alphabet - 1}, like [0,1,2,0], got ${text}`);
+  }
+  if (!Array.isArray(parsed)) throw new InputError(`${cfg.id}: the input must be a JSON array of tokens, got ${text}`);
+  const v = parsed.map((x, k) => {
+    if (typeof x !== 'number') throw new InputError(`${cfg.id}: item ${k} of the input is ${JSON.stringify(x)}; expected a token 0..${cfg.alphabet - 1}`);
+    return x;
+  });
+  checkTokens(cfg, v);
+  return v;
+}
+
+export function decodeAnswer(cfg: PHopConfig, run: RunResult): PHopOutput {
+  const one = (k: number): Answer => {
+    const r = run.readouts[k];
+    if (r.token === null) return { tie: r.top.map((t) => (t === cfg.alphabet ? null : t)) };
+    return r.token === cfg.alphabet ? null : r.token;
+  };
+  if (cfg.readout === 'last') return one(run.readouts.length - 1);
+  return run.readouts.map((_, k) => one(k));
+}
+
+export function referenceAnswer(cfg: PHopConfig, v: readonly number[]): PHopOutput {
+  return cfg.readout === 'last' ? hopP(v, cfg.p) : hopAllPositions(v, cfg.p);
+}
+
+export const sameAnswer = (x: PHopOutput, y: PHopOutput): boolean => JSON.stringify(x) === JSON.stringify(y);
+
+/**
+ * Inputs for the checks: half uniform sequences of length 0..n (they shrink to short, small
+ * sequences), half the paper's distribution (p hops guaranteed to exist, via pHopArbitrary).
+ */
+export function inputArbitrary(cfg: PHopConfig): fc.Arbitrary<number[]> {
+  const uniform = fc.array(fc.integer({ min: 0, max: cfg.alphabet - 1 }), { minLength: 0, maxLength: cfg.n, size: 'max' });
+  if (cfg.n < 2) return uniform;
+  const paper = pHopArbitrary({ n: { min: 2, max: cfg.n }, p: cfg.p, alphabet: cfg.alphabet, guaranteed: true }).map((x) => x.v);
+  return fc.oneof(uniform, paper);
+}
+
+// ---------------------------------------------------------------- lockstep
+
+/** A subspace at one position as an integer: the sbin code it holds, or its raw values when it is not exactly ±1. */
+export function decodeCodeAt(residual: Space, snap: Snapshot, name: string, i: number): number | string {
+  const { offset, size } = residual.range(name);
+  const vals = snap.values[i].slice(offset, offset + size);
+  if (!vals.every((x) => x === 1 || x === -1)) return `not a code: [${vals.join(', ')}]`;
+  let x = 0;
+  for (let b = size - 1; b >= 0; b--) x = 2 * x + (vals[b] === 1 ? 1 : 0);
+  return x;
+}
+
+/** A one-hot letter subspace at one position: the letter, null when empty, or its raw values. */
+export function decodeLetterAt(residual: Space, snap: Snapshot, name: string, i: number): number | null | string {
+  const { offset, size } = residual.range(name);
+  const vals = snap.values[i].slice(offset, offset + size);
+  if (vals.every((x) => x === 0)) return null;
+  const ones = vals.flatMap((x, k) => (x === 1 ? [k] : []));
+  if (ones.length === 1 && vals.every((x) => x === 0 || x === 1)) return ones[0];
+  return `not one-hot: [${vals.join(', ')}]`;
+}
+
+/**
+ * The states the model must hold, by step: step 1 (the shift) holds prev = v_{i−1}; step 2 + k
+ * (the search for k = 0, round k − 1 after) holds a = R[k].a and b = f∘R[k].b, where R are the
+ * rounds of pointerDoublingRounds(v, p − 1) and f = find_1 (see the module comment).
+ */
+export function expectedStates(v: readonly number[], p: number): { prev: (number | null)[]; pointers: { a: number[]; b: number[] }[] } {
+  const pd = pointerDoublingRounds(v, p - 1);
+  return {
+    prev: pd.previous,
+    pointers: pd.rounds.map((r) => ({ a: r.a, b: r.b.map((x) => pd.f[x]) })),
+  };
+}
+
+/** The lockstep check on snapshots taken after each step (loop or layer, depending on the model). */
+export function pHopLockstep(cfg: PHopConfig, residual: Space, what: 'loop' | 'layer', snapshotAfter: (run: RunResult, step: number) => Snapshot, steps: number): Lockstep<number[]> {
+  return {
+    describe:
+      `${what} by ${what}: prev, then pointers a, b = pointerDoublingRounds(v, p−1) (b composed with f)`,
+    compare(v, run) {
+      const exp = expectedStates(v, cfg.p);
+      const m = v.length;
+      const rows: { loop: number; expected: unknown; got: unknown }[] = [];
+      for (let t = 1; t <= steps; t++) {
+        const snap = snapshotAfter(run, t);
+        const at = Array.from({ length: m + 1 }, (_, i) => i);
+        if (t === 1) {
+          rows.push({ loop: t, expected: { prev: exp.prev }, got: { prev: at.map((i) => decodeLetterAt(residual, snap, 'prev', i)) } });
+        } else {
+          const e = exp.pointers[t - 2];
+          rows.push({
+            loop: t,
+            expected: { a: e.a, b: e.b },
+            got: { a: at.map((i) => decodeCodeAt(residual, snap, 'a', i)), b: at.map((i) => decodeCodeAt(residual, snap, 'b', i)) },
+          });
+        }
+      }
+      return rows;
+    },
+  };
+}
+
+/** Distinct layer objects in a model (a stage may list one layer object several times). */
+export function distinctLayerCount(model: Model): number {
+  return new Set(model.stages.flatMap((s) => s.layers)).size;
+}

@@ -1,0 +1,184 @@
+// Theorem B.12 (Sanford, Hsu, Telgarsky 2024, as cited by the paper): p-hop induction by a
+// non-looped transformer of ⌊log2 p⌋ + 2 layers, one head per layer, constant width, log n bits.
+//
+// Built here (see common.ts for the algorithm, the precision and why the depth is what it is):
+//   layer 1      shift head: prev ← v_{i−1}                                   (no MLP)
+//   layer 2      content search: a = b = f(i), tb = v_{f(i)}                  (no MLP)
+//   layer 3 + l  (l = 0..R−1, R = ⌈log2 p⌉) one Lemma B.4 head reading at a_i:
+//                a ← a[a_i]; when bit l of p − 1 is set also b ← b[a_i], tb ← tb[a_i];
+//                the MLP moves what the head read from scratch into place.
+// A round that folds and one that does not are different weights, so the model has up to four
+// distinct layers (shift, search, folding round, plain round); one layer object is reused for
+// every round of a kind. Making all rounds one layer needs the round index in the residual
+// stream — that is what the looped construction (Corollary 5.3, looped.ts) does.
+import type { Construction, Params } from '../construction.ts';
+import { addStage, createLayer, type Layer, type Model } from '../../simulators/model.ts';
+import type { Snapshot } from '../../simulators/trace.ts';
+import {
+  ALPHABET_PARAM,
+  addContentSearch,
+  addPositionalRead,
+  addShift,
+  autoInt,
+  buildMlp,
+  checkTokens,
+  createPHopModel,
+  decodeAnswer,
+  distinctLayerCount,
+  inputArbitrary,
+  moveCode,
+  moveOneHot,
+  N_PARAM,
+  P_PARAM,
+  type PHopConfig,
+  type PHopBuilt,
+  type PHopOutput,
+  parseTokens,
+  pHopChecks,
+  pHopLockstep,
+  READOUT_PARAM,
+  readConfig,
+  referenceAnswer,
+  SCALE_PARAM,
+  sameAnswer,
+} from './common.ts';
+
+const ID = 'p-hop-direct';
+
+/** One doubling round as a layer: read at a; copy a, and b and tb too when it folds. */
+function roundLayer(model: Model, cfg: PHopConfig, fold: boolean): Layer {
+  const layer = createLayer(fold ? 'round: a ← a[a_i], b ← b[a_i], tb ← tb[a_i] (this bit of p − 1 is set)' : 'round: a ← a[a_i] (this bit of p − 1 is 0)');
+  addPositionalRead(model, layer, cfg, {
+    name: fold ? 'read-fold' : 'read',
+    role: fold ? 'reads a, b and tb at the position a_i' : 'reads a at the position a_i',
+    query: 'a',
+    copies: fold
+      ? [
+          { name: 'a', from: 'a', to: ['na'] },
+          { name: 'b', from: 'b', to: ['nb'] },
+          { name: 'tb', from: 'tb', to: ['ntb'] },
+        ]
+      : [{ name: 'a', from: 'a', to: ['na'] }],
+  });
+  const ma = moveCode(model, 'a', 'na');
+  const groups = [{ name: 'move-a', describe: 'a ← na, na ← 0 (codes are ±1, so relu(x + 1) − 1 = x)', units: ma.units }];
+  const bOut = [...ma.bOut];
+  if (fold) {
+    const mb = moveCode(model, 'b', 'nb');
+    groups.push({ name: 'move-b', describe: 'b ← nb, nb ← 0', units: mb.units });
+    groups.push({ name: 'move-tb', describe: 'tb ← ntb, ntb ← 0 (one-hots are 0/1, so relu(x) = x)', units: moveOneHot(model, 'tb', 'ntb') });
+    bOut.push(...mb.bOut);
+  }
+  layer.mlp = buildMlp(model, fold ? 'commit-fold' : 'commit', 'moves the pointers read by the head into place and clears the scratch', groups, bOut);
+  return layer;
+}
+
+export interface DirectBuilt extends PHopBuilt {
+  /** Layers of the full construction (2 + ⌈log2 p⌉); the model may keep fewer (param layers). */
+  fullDepth: number;
+  distinctLayers: number;
+}
+
+export function buildDirect(params: Params): DirectBuilt {
+  const cfg = readConfig(ID, params);
+  const { p, n, s, alphabet, rounds } = cfg;
+  const fullDepth = 2 + rounds;
+  const keep = autoInt(ID, params, 'layers', 1, fullDepth, fullDepth);
+  const model = createPHopModel(
+    cfg,
+    { control: false },
+    `p-hop-direct p=${p} n=${n} alphabet=${alphabet}${keep < fullDepth ? ` (first ${keep} of ${fullDepth} layers)` : ''}`,
+    `non-looped p-hop (Theorem B.12): shift, content search, then ${rounds} pointer-doubling rounds`,
+  );
+  const shift = createLayer('shift: prev ← v_{i−1}');
+  addShift(model, shift, cfg);
+  const search = createLayer('content search: a = b = f(i) = find_1(v, i), tb = v_{f(i)}');
+  addContentSearch(model, search, cfg, { code: ['a', 'b'], token: 'tb' });
+  let foldLayer: Layer | null = null;
+  let plainLayer: Layer | null = null;
+  const layers: Layer[] = [shift, search];
+  for (let l = 0; l < rounds; l++) {
+    const fold = Math.floor((p - 1) / 2 ** l) % 2 === 1;
+    if (fold) layers.push((foldLayer ??= roundLayer(model, cfg, true)));
+    else layers.push((plainLayer ??= roundLayer(model, cfg, false)));
+  }
+  addStage(model, layers.slice(0, keep), 1);
+
+  const snapshotAfter = (run: { trace?: { get(k: string): Snapshot } }, layer: number) => run.trace!.get(`loop1.blocks.${layer - 1}.hook_resid_post`);
+  return {
+    config: cfg,
+    fullDepth,
+    distinctLayers: distinctLayerCount(model),
+    model,
+    scope: { p, n, alphabet, s, L: Math.floor(Math.log2(p)), R: rounds },
+    bits: s,
+    encode(v) {
+      checkTokens(cfg, v);
+      return [alphabet, ...v];
+    },
+    decode: (run) => decodeAnswer(cfg, run),
+    reference: (v) => referenceAnswer(cfg, v),
+    equal: sameAnswer,
+    parseInput: (text) => parseTokens(cfg, text),
+    formatAnswer: (a) => a,
+    formatInput: (v) => JSON.stringify(v),
+    arbitrary: () => inputArbitrary(cfg),
+    checks: pHopChecks(model, cfg),
+    lockstep: pHopLockstep(cfg, model.residual, 'layer', (run, t) => snapshotAfter(run, t), keep),
+    extraLoopsStable: {
+      holds: false,
+      why:
+        'B.12 is not a looped model: its one stage is the whole stack, and running it again would repeat the shift and the ' +
+        'search, which add into prev, a, b and tb a second time. Extra loops are a property of the looped version (p-hop).',
+    },
+  };
+}
+
+export const pHopDirect: Construction<number[], PHopOutput> = {
+  id: ID,
+  title: 'p-hop induction, non-looped (pointer doubling)',
+  theorem: 'Theorem B.12',
+  statement:
+    'For every p and n there is a non-looped transformer with ⌊log2 p⌋ + 2 layers, one head per layer, at most 3 distinct ' +
+    'layers, width, MLP width and head size O(1) and log n bits of precision that computes hop_p(v) = v_{find_p(v, n)} ' +
+    '(⊥ when find_p(v, n) = 0) at the last position (Sanford, Hsu, Telgarsky 2024). Built here on [start, v_1..v_m]: a shift ' +
+    'head (v_{i−1}), a content-search head (f = find_1, largest matching position by a j·2^{−s} score term), then ⌈log2 p⌉ ' +
+    'Lemma B.4 reads at a = f^(2^l) that square a and fold the bits of p − 1 into b, which starts at f.',
+  params: [
+    P_PARAM,
+    N_PARAM,
+    ALPHABET_PARAM,
+    READOUT_PARAM,
+    SCALE_PARAM,
+    {
+      name: 'layers',
+      describe: 'keep only the first k layers (auto = all, 2 + ⌈log2 p⌉): the weakening "one layer fewer" of the counterexample search',
+      default: 'auto',
+      kind: 'text',
+      forms: 'auto, or a whole number 1..2+⌈log2 p⌉',
+    },
+  ],
+  claimed: {
+    layersPerBlock: 'floor(log2(p)) + 2',
+    loops: '1',
+    heads: '1',
+    // The paper: O(1). These are the built constants (s = bits of a position code, see deviations).
+    width: '6*s + 4*alphabet + 5',
+    mlpWidth: '4*s + 2*alphabet + 2',
+    headDim: '2*s + alphabet + 1',
+    bits: 'ceil(log2(n))',
+  },
+  deviations:
+    'Layers: 2 + ⌈log2 p⌉, which is the claimed ⌊log2 p⌋ + 2 when p is a power of two (p = 1, 2, 4, 8, 16, 32, 64, the ' +
+    "paper's p = 16 and 32 included) and ⌊log2 p⌋ + 3 otherwise: after the shift and the search a position holds only f^0 " +
+    'and f^1, each positional read composes two held maps, so r reads reach at most f^(2^r); reaching ⌊log2 p⌋ + 2 would need ' +
+    'f one layer earlier, i.e. a content search that excludes its own position, which we did not find as a bilinear score in ' +
+    'O(log n) bits. Distinct layers: up to 4 (shift, search, folding round, plain round); 3 when the bits of p − 1 are all 1 ' +
+    '(p a power of two) — B.12 says at most 3. Width, MLP width, head size: the paper says O(1), counting a pointer as one ' +
+    'number of log n bits; here a pointer is an s-bit ±1 code (s directions), so they are O(s + alphabet) — constant in p. ' +
+    'Bits: s = max(3, ⌈log2(n + 1)⌉) against the claimed ⌈log2 n⌉: one more when n is a power of two (n + 1 positions with ' +
+    'the start slot) and at least 3 so the MLP arithmetic fits in F_s. fixed:s runs the positional heads as softmax (exactly ' +
+    'one-hot) but the content search as hard attention: a softmax head in the paper\'s F_s whose score sees only j and ' +
+    'whether j matches cannot pick the largest of up to n matches with O(log n) bits (see proofs/p-hop/common.ts).',
+  build: buildDirect,
+};
