@@ -42,6 +42,12 @@ export interface Lockstep<I> {
   compare(input: I, run: RunResult): { loop: number; expected: unknown; got: unknown }[];
 }
 
+/**
+ * A claim weakened, as the counterexample search takes it (properties/counterexample.ts): the
+ * construction as built, run with L loops, its fixed-point check with s bits, or its softmax at scale β.
+ */
+export type Weakening = { kind: 'none' } | { kind: 'loops'; loops: number } | { kind: 'bits'; bits: number } | { kind: 'scale'; scale: number };
+
 export interface Built<I, O> {
   model: Model;
   /** Numbers the size formulas are evaluated in (n, G, p, s, …). */
@@ -64,6 +70,22 @@ export interface Built<I, O> {
   lockstep?: Lockstep<I>;
   /** Whether extra loops leave a converged answer unchanged, and why (tested where true). */
   extraLoopsStable?: { holds: boolean; why: string };
+  /**
+   * A weakening in the construction's own parameters, where they express it (loops → { loops },
+   * scale → { scale } of the float64 check; p-hop-direct: loops → { layers }), with what it changes
+   * in words. The counterexample search rebuilds with them, so a plain `looped run --param …`
+   * replays a failure; absent or null, the search transforms the model (withLoops, withAttention).
+   */
+  weaken?(w: Weakening): { params: Params; describe: string } | null;
+  /** Inputs for counterexample searches, where they should differ from arbitrary() (ones that shrink to small failures). */
+  searchArbitrary?(): Arbitrary<I>;
+}
+
+/** The model a run under `interpreter` uses: the construction's own check for it, else one of the same family, else the first. */
+export function modelFor(built: Built<unknown, unknown>, interpreter: string): Model {
+  const family = (name: string) => (name.startsWith('fixed') ? 'fixed' : name === 'exact' ? 'exact' : 'float');
+  const pick = (pred: (k: Check) => boolean) => built.checks.find(pred)?.model;
+  return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
 }
 
 export interface Construction<I = unknown, O = unknown> {

@@ -54,7 +54,7 @@
 //     [1 − 4b, 1]; with B_s ≥ 4b nothing saturates and every value is a small integer, exact.
 //   So s = the least s with 2^s − 2^{−s} ≥ 4b, i.e. s = ⌊log2 b⌋ + 3 (3 for Z2, 4 for S3/D4/Z5,
 //   5 for S5), independent of n. It is sufficient, not always necessary: only popcounts of the
-//   element indices enter the partial sums, and fewestPassingBits (properties/group-composition.ts)
+//   element indices enter the partial sums, and fewestPassingBits (properties/counterexample.ts)
 //   measures the least s that passes.
 //
 // FLOAT64 SOFTMAX at scale β: an off-target key scores −2β·B_p·hamming ≤ −2β·B_p, so the target's
@@ -64,8 +64,8 @@
 // ERRATA (variant parameter): `erratum-1` embeds code(max(2i−n−1, 0)) twice, as printed, so both
 // heads read the first source and g_i ← g_{src1}∘g_{src1}; `erratum-2` negates the query, as
 // printed ("negative queries"), so each head attends to the position whose code is farthest from
-// the source (its bitwise complement when that exists). Both fail; tests/thm-5-1.test.ts and
-// properties/group-composition.ts find shrunk counterexamples.
+// the source (its bitwise complement when that exists). Both fail; tests/thm-5-1.test.ts finds
+// shrunk counterexamples with properties/counterexample.ts.
 import fc from 'fast-check';
 import { InputError, UsageError } from '../simulators/errors.ts';
 import { addStage, createLayer, createMlp, createModel, type Model, withAttention } from '../simulators/model.ts';
@@ -87,6 +87,12 @@ export type GroupAnswer = number | null;
 
 export const VARIANTS = ['corrected', 'erratum-1', 'erratum-2'] as const;
 export type Variant = (typeof VARIANTS)[number];
+
+const VARIANT_DESCRIPTIONS: Record<Variant, string> = {
+  corrected: 'the corrected construction',
+  'erratum-1': 'as printed, erratum 1: both heads read max(2i−n−1, 0)',
+  'erratum-2': 'as printed, erratum 2: negative queries',
+};
 
 /** Longest input the construction is built for (the exact interpreter makes longer ones slow, not wrong). */
 export const MAX_N = 256;
@@ -415,6 +421,19 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
         }
         return rows;
       },
+    },
+    // Loops and scale are this construction's own parameters, so a weakened run replays as `looped run --param …`.
+    weaken(w): { params: Params; describe: string } | null {
+      switch (w.kind) {
+        case 'none':
+          return { params: {}, describe: VARIANT_DESCRIPTIONS[spec.variant] };
+        case 'loops':
+          return { params: { loops: w.loops }, describe: `${w.loops} loop${w.loops === 1 ? '' : 's'} (the claim is ⌈log2 ${n}⌉ = ${algorithm2RoundCount(n)})` };
+        case 'bits':
+          return null;
+        case 'scale':
+          return { params: { scale: String(w.scale) }, describe: `softmax in float64 at scale ${w.scale} (the stated scale is ${DEFAULT_FLOAT_SCALE})` };
+      }
     },
     extraLoopsStable: {
       holds: true,

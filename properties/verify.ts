@@ -61,7 +61,8 @@ export function paramFlags(params: Params): string {
     .join(' ');
 }
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** The text as one single-quoted shell word. */
+export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 class Stopped extends Error {}
 

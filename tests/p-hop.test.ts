@@ -10,16 +10,8 @@ import { bitLength, bitsOf, expectedStates, type PHopBuilt, type PHopOutput, sea
 import { buildDirect, pHopDirect } from '../proofs/p-hop/direct.ts';
 import { buildLooped, foldLoops, pHopLooped, runsOf } from '../proofs/p-hop/looped.ts';
 import { constructionById } from '../proofs/registry.ts';
-import {
-  answersProperty,
-  extraLoopsProperty,
-  fewestPassingBits,
-  lockstepProperty,
-  paperSamplerInputs,
-  searchCounterexample,
-  smallestPassingScale,
-  uniformInputs,
-} from '../properties/p-hop.ts';
+import { fewestPassingBits, searchCounterexample, smallestPassingScale } from '../properties/counterexample.ts';
+import { answersProperty, extraLoopsProperty, lockstepProperty, paperSamplerInputs, uniformInputs } from '../properties/p-hop.ts';
 import { InputError, UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { modelSizes, withLoops } from '../simulators/model.ts';
@@ -278,13 +270,14 @@ describe('counterexamples: each weakening fails on a shrunk input; the claimed s
           : `none in ${r.tried} samples`),
     );
 
-  // p = 3 and 4 on uniform inputs (they shrink to 3–4 tokens); p = 16 needs a long hop chain, which
-  // uniform sequences rarely have, so it searches the paper's distribution at n = 24 (those shrink less).
+  // p = 3 and 4 on the search inputs, uniform sequences (they shrink to 3–4 tokens); p = 16 needs a long
+  // hop chain, which uniform sequences rarely have, so it searches the checks' inputs, half of them the
+  // paper's distribution, at n = 24 (those shrink less).
   it.each(KINDS)('$c.id: one loop (layer) fewer than needed, p = 3, 4 and 16', ({ c, build }) => {
     for (const [p, n, inputs, longest] of [
-      [3, 16, 'uniform', 4],
-      [4, 16, 'uniform', 4],
-      [16, 24, 'construction', 24],
+      [3, 16, 'search', 4],
+      [4, 16, 'search', 4],
+      [16, 24, 'checks', 24],
     ] as const) {
       const b = build({ p, n, alphabet: 4 });
       const needed = c.id === 'p-hop' ? b.model.stages[0].loops : b.model.stages[0].layers.length;
@@ -321,18 +314,20 @@ describe('counterexamples: each weakening fails on a shrunk input; the claimed s
   });
 
   it('the fewest bits that passed every sample is s itself, and the smallest passing scale lies far below the stated one', () => {
+    // Both on the checks' inputs (half the paper's distribution), the scale bisected between 1 and the stated 64·2^s.
     for (const c of [pHopLooped, pHopDirect] as Construction[]) {
-      const bits = fewestPassingBits(c, { p: 5, n: 16, alphabet: 4 }, { samples: 150, seed: SEED });
-      console.log(`[p-hop] ${c.id} p=5 n=16: fewest bits ${bits.bits} (s = ${bits.claimed}); trials ${bits.trials.map((t) => `${t.bits}${t.passed ? '✓' : '✗'}`).join(' ')}`);
-      expect(bits.bits).toBe(bits.claimed);
-      expect(bits.failing?.found).toBe(true);
-      const scale = smallestPassingScale(c, { p: 5, n: 16, alphabet: 4 }, { samples: 150, seed: SEED });
+      const claimed = c.build({ p: 5, n: 16, alphabet: 4 }).bits!;
+      const bits = fewestPassingBits(c, { p: 5, n: 16, alphabet: 4 }, { samples: 150, seed: SEED, inputs: 'checks' });
+      console.log(`[p-hop] ${c.id} p=5 n=16: fewest bits ${bits.value} (s = ${claimed}); trials ${bits.probes.map((t) => `${t.value}${t.passed ? '✓' : '✗'}`).join(' ')}`);
+      expect(bits.value).toBe(claimed);
+      expect(bits.below?.found).toBe(true);
+      const scale = smallestPassingScale(c, { p: 5, n: 16, alphabet: 4 }, { samples: 150, seed: SEED, inputs: 'checks', lo: 1, hi: 64 * 32 });
       console.log(
-        `[p-hop] ${c.id} p=5 n=16: smallest passing scale ${scale.scale} (stated ${64 * 32}); fails at ${scale.failing?.params.scale} on ${scale.failing?.input}`,
+        `[p-hop] ${c.id} p=5 n=16: smallest passing scale ${scale.value} (stated ${64 * 32}); fails at ${scale.below?.params.scale} on ${scale.below?.input}`,
       );
-      expect(scale.scale).not.toBeNull();
-      expect(scale.scale!).toBeLessThan(64 * 32);
-      expect(scale.failing?.found).toBe(true);
+      expect(scale.value).not.toBeNull();
+      expect(scale.value!).toBeLessThan(64 * 32);
+      expect(scale.below?.found).toBe(true);
     }
   });
 

@@ -1,6 +1,6 @@
 // Theorem 5.1 (group composition in ⌈log2 n⌉ loops): the construction against the plain product
 // under exact / fixed:s softmax / float64 softmax, lockstep with Algorithm 2, extra loops, sizes,
-// and the counterexample searches of properties/group-composition.ts.
+// and the counterexample searches of properties/counterexample.ts.
 // fast-check seed: FC_SEED (default 42); FC_RUNS overrides every per-test run count below.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { constructionById } from '../proofs/registry.ts';
 import {
   type GroupAnswer,
   type GroupWord,
+  type Variant,
   buildGroupComposition,
   decodeElement,
   elementCode,
@@ -21,7 +22,7 @@ import {
   readParams,
 } from '../proofs/thm-5-1-group-composition.ts';
 import { runsFromEnv, seedFromEnv } from '../properties/config.ts';
-import { type SearchResult, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../properties/group-composition.ts';
+import { type SearchOptions, type SearchResult, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../properties/counterexample.ts';
 import { verifyConstruction } from '../properties/verify.ts';
 import { InputError, UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
@@ -307,7 +308,11 @@ describe('counterexamples: each weakening fails on a shrunk input, the claimed s
   const claimedBits = precisionBits(parseGroupName('S3'));
   // A search must find its counterexample, so FC_RUNS can raise its budget but not cut it below 100.
   const budget = Math.max(100, runs(100));
-  const search = (w: Weakening) => searchCounterexample(params, w, { samples: budget, seed: SEED });
+  const gc = groupComposition as Construction;
+  /** A weakening, and the variant it is built as (an erratum is the construction as printed, searched as built). */
+  type Setting = { w: Weakening; variant?: Variant };
+  const search = ({ w, variant }: Setting, o: SearchOptions = {}) =>
+    searchCounterexample(gc, variant === undefined ? params : { ...params, variant }, w, { samples: budget, seed: SEED, ...o });
   const show = (r: SearchResult) =>
     console.log(`[thm-5-1] ${r.describe}: ${r.found ? `counterexample after ${r.tried} runs\n  input    ${r.input}\n  answer   ${JSON.stringify(r.answer)}, expected ${JSON.stringify(r.expected)}\n  replay   ${r.replay}\n  search   ${r.replaySearch}` : `none in ${r.tried} samples`}`);
 
@@ -330,12 +335,12 @@ describe('counterexamples: each weakening fails on a shrunk input, the claimed s
     return { correct: answer === built.reference(word) };
   }
 
-  const weakenings: { name: string; weak: Weakening; control: Weakening }[] = [
-    { name: 'one loop fewer than ⌈log2 n⌉', weak: { kind: 'loops', loops: 2 }, control: { kind: 'loops', loops: 3 } },
-    { name: `too few bits (fixed:${claimedBits - 1})`, weak: { kind: 'bits', bits: claimedBits - 1 }, control: { kind: 'bits', bits: claimedBits } },
-    { name: 'a float64 softmax scale too small (0.1)', weak: { kind: 'scale', scale: 0.1 }, control: { kind: 'scale', scale: 1 } },
-    { name: 'erratum 1 as printed', weak: { kind: 'variant', variant: 'erratum-1' }, control: { kind: 'variant', variant: 'corrected' } },
-    { name: 'erratum 2 as printed', weak: { kind: 'variant', variant: 'erratum-2' }, control: { kind: 'variant', variant: 'corrected' } },
+  const weakenings: { name: string; weak: Setting; control: Setting }[] = [
+    { name: 'one loop fewer than ⌈log2 n⌉', weak: { w: { kind: 'loops', loops: 2 } }, control: { w: { kind: 'loops', loops: 3 } } },
+    { name: `too few bits (fixed:${claimedBits - 1})`, weak: { w: { kind: 'bits', bits: claimedBits - 1 } }, control: { w: { kind: 'bits', bits: claimedBits } } },
+    { name: 'a float64 softmax scale too small (0.1)', weak: { w: { kind: 'scale', scale: 0.1 } }, control: { w: { kind: 'scale', scale: 1 } } },
+    { name: 'erratum 1 as printed', weak: { w: { kind: 'none' }, variant: 'erratum-1' }, control: { w: { kind: 'none' }, variant: 'corrected' } },
+    { name: 'erratum 2 as printed', weak: { w: { kind: 'none' }, variant: 'erratum-2' }, control: { w: { kind: 'none' }, variant: 'corrected' } },
   ];
 
   it.each(weakenings)('$name', ({ weak, control }) => {
@@ -346,7 +351,7 @@ describe('counterexamples: each weakening fails on a shrunk input, the claimed s
     expect(r.replay).toMatch(/^looped run group-composition --param group=S3 --param n=8 /);
     // The replay command reproduces the failure, and fast-check's seed and path give the same input.
     expect(replay(r.replay).correct).toBe(false);
-    const again = searchCounterexample(params, weak, { samples: budget, seed: r.seed, path: r.path });
+    const again = search(weak, { seed: r.seed, path: r.path });
     expect(again.input).toBe(r.input);
     // Shrunk: no single element of the failing word can move to the identity and still fail.
     const built = buildGroupComposition(readParams(params));
@@ -362,21 +367,22 @@ describe('counterexamples: each weakening fails on a shrunk input, the claimed s
   });
 
   it('smallest passing float64 scale and fewest passing bits (searches over every sample)', () => {
-    const sc = smallestPassingScale(params, { samples: Math.max(30, runs(30)), seed: SEED });
-    console.log(`[thm-5-1] S3 n=8: smallest passing float64 scale ${sc.scale} (${sc.trials.length} scales tried); fails at ${String(sc.failing?.weakening.kind === 'scale' ? sc.failing.weakening.scale : '-')}: ${sc.failing?.replay}`);
-    expect(sc.scale).not.toBeNull();
-    expect(sc.scale!).toBeGreaterThan(0);
-    expect(sc.scale!).toBeLessThanOrEqual(1);
-    expect(sc.failing?.found).toBe(true);
-    const failScale = Number((sc.failing!.weakening as { scale: number }).scale);
-    expect(failScale).toBeLessThan(sc.scale!);
+    // Bisected between 1/1024 and the stated scale 1.
+    const sc = smallestPassingScale(gc, params, { samples: Math.max(30, runs(30)), seed: SEED, hi: 1 });
+    console.log(`[thm-5-1] S3 n=8: smallest passing float64 scale ${sc.value} (${sc.probes.length} scales tried); fails at ${String(sc.below?.weakening.kind === 'scale' ? sc.below.weakening.scale : '-')}: ${sc.below?.replay}`);
+    expect(sc.value).not.toBeNull();
+    expect(sc.value!).toBeGreaterThan(0);
+    expect(sc.value!).toBeLessThanOrEqual(1);
+    expect(sc.below?.found).toBe(true);
+    const failScale = Number((sc.below!.weakening as { scale: number }).scale);
+    expect(failScale).toBeLessThan(sc.value!);
 
-    const bits = fewestPassingBits(params, { samples: Math.max(30, runs(30)), seed: SEED });
-    console.log(`[thm-5-1] S3 n=8: fewest passing bits ${bits.bits} (claimed s = ${bits.claimed}); fixed:${bits.bits! - 1} fails on ${bits.failing?.input}: ${bits.failing?.message}`);
-    expect(bits.bits).not.toBeNull();
-    expect(bits.bits!).toBeLessThanOrEqual(bits.claimed);
-    expect(bits.failing?.found).toBe(true);
-    expect(bits.trials.map((t) => t.passed)).toEqual([...new Array<boolean>(bits.bits! - 1).fill(false), true]);
+    const bits = fewestPassingBits(gc, params, { samples: Math.max(30, runs(30)), seed: SEED });
+    console.log(`[thm-5-1] S3 n=8: fewest passing bits ${bits.value} (claimed s = ${claimedBits}); fixed:${bits.value! - 1} fails on ${bits.below?.input}: ${bits.below?.message}`);
+    expect(bits.value).not.toBeNull();
+    expect(bits.value!).toBeLessThanOrEqual(claimedBits);
+    expect(bits.below?.found).toBe(true);
+    expect(bits.probes.map((t) => t.passed)).toEqual([...new Array<boolean>(bits.value! - 1).fill(false), true]);
   });
 });
 

@@ -1,12 +1,11 @@
 import { writeFileSync } from 'node:fs';
-import { type Built, resolveParams } from '../../proofs/construction.ts';
+import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
 import { paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, toJson } from '../output.ts';
-import { modelFor } from './run.ts';
 
 export const buildHelp = `looped build <construction> [--param k=v …] [--interpreter NAME] --out FILE [--json]
 

@@ -6,17 +6,22 @@ import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, toJson } from '../output.ts';
 
 export const counterexampleHelp = `looped counterexample <construction> [--param k=v …] (--loops L | --bits s | --scale β | --fewest-bits | --smallest-scale)
-                      [--samples N] [--seed S] [--json]
+                      [--samples N] [--seed S] [--path P] [--inputs search|checks] [--json]
 
 Searches for an input on which the construction, under a weakened condition, answers differently
 from its reference algorithm, and prints the smallest one fast-check shrinks to, with a command
 that replays it:
-  --loops L         every stage looped L times (e.g. one loop fewer than claimed), exact arithmetic
+  --loops L         L loops instead of the claimed count (e.g. one loop fewer), exact arithmetic;
+                    p-hop-direct, which is not looped, keeps its first L layers
   --bits s          the fixed-point variant under fixed:s (softmax as the paper computes it)
   --scale β         the construction as a float64 softmax model with every score multiplied by β
   (none)            the construction as built, e.g. --param variant=erratum-1 (as the paper printed it)
   --fewest-bits     scan s = 1, 2, … for the fewest bits that passed every sample
   --smallest-scale  bisect for the smallest softmax scale that passed every sample
+Where a construction has a parameter for the weakening (loops, layers, scale), the failing run is
+rebuilt from it, so the replay is a plain \`looped run <construction> --param …\`. --seed and --path
+repeat fast-check's search; --inputs checks draws the inputs \`looped verify\` checks instead of
+the construction's search inputs (p-hop: uniform sequences, which shrink to the shortest).
 
 Exit codes: 1 a counterexample was found, 0 none within the sample budget (the count is printed),
 2 usage error. For the threshold searches: 0 when a threshold was found, 1 when none passed.
@@ -38,6 +43,7 @@ export function counterexample(argv: string[], out: Out): number {
       samples: { type: 'string' },
       seed: { type: 'string' },
       path: { type: 'string' },
+      inputs: { type: 'string' },
       json: { type: 'boolean' },
     },
     'counterexample',
@@ -52,6 +58,7 @@ export function counterexample(argv: string[], out: Out): number {
     samples: intOption(values.samples, 'samples', 1, 100_000_000, 1000),
     seed: intOption(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, 42),
     path: stringOption(values.path),
+    inputs: inputsOption(stringOption(values.inputs)),
   };
   if (values['fewest-bits'] || values['smallest-scale']) {
     const bits = Boolean(values['fewest-bits']);
@@ -70,6 +77,11 @@ export function counterexample(argv: string[], out: Out): number {
   const r = searchCounterexample(c, params, w, o);
   printSearch(out, r);
   return r.found ? 1 : 0;
+}
+
+function inputsOption(text: string | undefined): 'search' | 'checks' | undefined {
+  if (text === undefined || text === 'search' || text === 'checks') return text;
+  throw new UsageError(`--inputs must be search or checks, got "${text}"`);
 }
 
 function describe(w: Weakening): string {

@@ -1,4 +1,4 @@
-import { resolveParams, type Built, type Check } from '../../proofs/construction.ts';
+import { modelFor, resolveParams, type Built } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
@@ -29,13 +29,6 @@ array of tokens, each a vocabulary entry as a string or an index as a number.
 Examples:
   looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
   looped run lemma-b4 --param n=8 --input '[3,1,2,0,1,1,2,3]' --interpreter fixed:5 --json`;
-
-/** The model to run under an interpreter: the construction's own check for it, else one of the same family. */
-export function modelFor(built: Built<unknown, unknown>, interpreter: string): Model {
-  const family = (name: string) => (name.startsWith('fixed') ? 'fixed' : name === 'exact' ? 'exact' : 'float');
-  const pick = (pred: (k: Check) => boolean) => built.checks.find(pred)?.model;
-  return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
-}
 
 export function run(argv: string[], out: Out): number {
   const { positionals, values } = parse(

@@ -105,6 +105,9 @@ export const SCALE_PARAM: ParamSpec = {
   forms: 'auto, or a positive number',
 };
 
+/** The float64 check's default softmax scale, 64·2^s. */
+const statedScale = (s: number) => 64 * 2 ** s;
+
 export function bitsOf(n: number): number {
   return Math.max(3, bitsFor(n + 1));
 }
@@ -124,7 +127,7 @@ export function readConfig(id: string, params: Params): PHopConfig {
   if (readout !== 'last' && readout !== 'all') throw new UsageError(`parameter readout of ${id} must be last or all, got "${String(readout)}"`);
   const s = bitsOf(n);
   const rawScale = params.scale ?? 'auto';
-  let scale = 64 * 2 ** s;
+  let scale = statedScale(s);
   if (rawScale !== 'auto') {
     const v = Number(rawScale);
     if (!Number.isFinite(v) || v <= 0) throw new UsageError(`parameter scale of ${id} must be auto or a positive number, got "${String(rawScale)}"`);
@@ -491,12 +494,34 @@ export function referenceAnswer(cfg: PHopConfig, v: readonly number[]): PHopOutp
 
 export const sameAnswer = (x: PHopOutput, y: PHopOutput): boolean => JSON.stringify(x) === JSON.stringify(y);
 
+/** Uniform token sequences of length minLength..n (they shrink toward short sequences of small tokens). */
+export function uniformInputs(n: number, alphabet: number, minLength = 0): fc.Arbitrary<number[]> {
+  return fc.array(fc.integer({ min: 0, max: alphabet - 1 }), { minLength, maxLength: n, size: 'max' });
+}
+
+/**
+ * The counterexample search's weakenings as the constructions' own parameters: loops → `loops`
+ * (p-hop) or `layers` (p-hop-direct, whose one stage loops once: it keeps its first L layers);
+ * scale → `scale`, the softmax scale of the float64 check (every head). Bits stay the search's
+ * fixed:s on the fixed-point check.
+ */
+export function pHopWeaken(cfg: PHopConfig, depth: { param: 'loops' | 'layers'; needed: number }): NonNullable<PHopBuilt['weaken']> {
+  return (w) => {
+    if (w.kind === 'loops') {
+      const claim = depth.param === 'loops' ? `loops (the construction loops ${depth.needed})` : `layers (the construction has ${depth.needed})`;
+      return { params: { [depth.param]: w.loops }, describe: `${w.loops} ${claim}` };
+    }
+    if (w.kind === 'scale') return { params: { scale: w.scale }, describe: `float64 softmax at scale ${w.scale} (the stated scale is ${statedScale(cfg.s)})` };
+    return null;
+  };
+}
+
 /**
  * Inputs for the checks: half uniform sequences of length 0..n (they shrink to short, small
  * sequences), half the paper's distribution (p hops guaranteed to exist, via pHopArbitrary).
  */
 export function inputArbitrary(cfg: PHopConfig): fc.Arbitrary<number[]> {
-  const uniform = fc.array(fc.integer({ min: 0, max: cfg.alphabet - 1 }), { minLength: 0, maxLength: cfg.n, size: 'max' });
+  const uniform = uniformInputs(cfg.n, cfg.alphabet);
   if (cfg.n < 2) return uniform;
   const paper = pHopArbitrary({ n: { min: 2, max: cfg.n }, p: cfg.p, alphabet: cfg.alphabet, guaranteed: true }).map((x) => x.v);
   return fc.oneof(uniform, paper);

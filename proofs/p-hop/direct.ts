@@ -36,11 +36,13 @@ import {
   parseTokens,
   pHopChecks,
   pHopLockstep,
+  pHopWeaken,
   READOUT_PARAM,
   readConfig,
   referenceAnswer,
   SCALE_PARAM,
   sameAnswer,
+  uniformInputs,
 } from './common.ts';
 
 const ID = 'p-hop-direct';
@@ -123,6 +125,8 @@ export function buildDirect(params: Params): DirectBuilt {
     formatAnswer: (a) => a,
     formatInput: (v) => JSON.stringify(v),
     arbitrary: () => inputArbitrary(cfg),
+    searchArbitrary: () => uniformInputs(n, alphabet),
+    weaken: pHopWeaken(cfg, { param: 'layers', needed: fullDepth }),
     checks: pHopChecks(model, cfg),
     lockstep: pHopLockstep(cfg, model.residual, 'layer', (run, t) => snapshotAfter(run, t), keep),
     extraLoopsStable: {

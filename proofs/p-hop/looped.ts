@@ -57,12 +57,14 @@ import {
   parseTokens,
   pHopChecks,
   pHopLockstep,
+  pHopWeaken,
   READOUT_PARAM,
   readConfig,
   referenceAnswer,
   SCALE_PARAM,
   sameAnswer,
   type Unit,
+  uniformInputs,
 } from './common.ts';
 
 const ID = 'p-hop';
@@ -179,6 +181,8 @@ export function buildLooped(params: Params): LoopedBuilt {
     formatAnswer: (a) => a,
     formatInput: (v) => JSON.stringify(v),
     arbitrary: () => inputArbitrary(cfg),
+    searchArbitrary: () => uniformInputs(n, alphabet),
+    weaken: pHopWeaken(cfg, { param: 'loops', needed }),
     checks: pHopChecks(model, cfg),
     lockstep: pHopLockstep(cfg, model.residual, 'loop', (run, t) => run.trace!.afterLoop(t), Math.min(loops, needed)),
     extraLoopsStable: {
