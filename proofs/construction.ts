@@ -48,6 +48,33 @@ export interface Lockstep<I> {
  */
 export type Weakening = { kind: 'none' } | { kind: 'loops'; loops: number } | { kind: 'bits'; bits: number } | { kind: 'scale'; scale: number };
 
+/** Every word of `minLength..maxLength` symbols from 0..symbols−1: a finite input space. */
+export interface WordSpace {
+  symbols: number;
+  minLength: number;
+  maxLength: number;
+}
+
+export function wordCount(w: WordSpace): number {
+  let total = 0;
+  for (let L = w.minLength; L <= w.maxLength; L++) total += w.symbols ** L;
+  return total;
+}
+
+/** The words of a WordSpace, shortest first, each length in lexicographic order. */
+export function* allWords(w: WordSpace): Generator<number[]> {
+  for (let L = w.minLength; L <= w.maxLength; L++) {
+    const word = new Array<number>(L).fill(0);
+    for (;;) {
+      yield [...word];
+      let k = L - 1;
+      while (k >= 0 && word[k] === w.symbols - 1) word[k--] = 0;
+      if (k < 0) break;
+      word[k]++;
+    }
+  }
+}
+
 export interface Built<I, O> {
   model: Model;
   /** Numbers the size formulas are evaluated in (n, G, p, s, …). */
@@ -65,6 +92,11 @@ export interface Built<I, O> {
   /** The input as JSON text that parseInput accepts, so a printed counterexample can be replayed. */
   formatInput(input: I): string;
   arbitrary(): Arbitrary<I>;
+  /**
+   * The whole input space, where the inputs are words over a finite alphabet (I = number[]):
+   * `verify --exhaustive` runs every one of them instead of a random sample.
+   */
+  exhaustive?: WordSpace;
   /** The interpreter settings to verify under; the first is the reference one (exact). */
   checks: Check[];
   lockstep?: Lockstep<I>;

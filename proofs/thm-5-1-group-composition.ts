@@ -401,6 +401,7 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
     formatAnswer: (a) => (a === null ? null : elementJson(G, a)),
     formatInput: (word) => JSON.stringify(word.map((a) => elementJson(G, a))),
     arbitrary: () => groupSequenceArbitrary(G, n),
+    exhaustive: { symbols: G.order, minLength: n, maxLength: n },
     checks,
     lockstep: {
       describe: `after loop t, g at every position 0..${n} decodes to Algorithm 2's state after round t`,

@@ -5,7 +5,7 @@
 // construction (then shrunk by fast-check under exact); if exact passes it is an artefact of the
 // batched interpreter's arithmetic (float32 rounding), reported with the margins that decide it.
 import fc from 'fast-check';
-import type { Built, Construction, Params } from '../proofs/construction.ts';
+import { type Built, type Construction, type Params, allWords, wordCount } from '../proofs/construction.ts';
 import { UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
@@ -17,6 +17,8 @@ export interface SweepOptions {
   seed?: number;
   /** Inputs per batch (default 256). */
   batch?: number;
+  /** Every input of the construction's finite input space instead of `samples` random ones. */
+  exhaustive?: boolean;
   onProgress?: (label: string, done: number, total: number) => void;
   signal?: { aborted: boolean };
 }
@@ -39,6 +41,9 @@ export interface SweepReport extends CheckReport {
   artefactCount: number;
 }
 
+/** The largest input space `--exhaustive` walks. */
+export const MAX_EXHAUSTIVE = 1e8;
+
 type AsyncBatch = { runBatchAsync(model: Model, inputs: readonly (readonly number[])[]): Promise<RunResult[]> };
 
 function hasAsyncBatch(it: Interpreter): it is Interpreter & AsyncBatch {
@@ -56,7 +61,7 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
   const model = reference.model;
   const it = interpreterByName(interpreterName);
   const exactIt = interpreterByName(reference.interpreter);
-  const samples = o.samples ?? 1000;
+  let samples = o.samples ?? 1000;
   const seed = o.seed ?? 42;
   const batch = o.batch ?? 256;
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number ≥ 1, got ${batch}`);
@@ -74,8 +79,27 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
   let real: { input: I; message: string } | null = null;
   const fmt = (x: O) => JSON.stringify(built.formatAnswer(x));
 
-  // Batches are drawn with seeds seed, seed+1, …, so a sweep is reproducible and resumable.
-  const draw = (k: number) => fc.sample(built.arbitrary(), { seed: seed + k, numRuns: Math.min(batch, samples - k * batch) });
+  // Random batches are drawn with seeds seed, seed+1, …, so a sweep is reproducible; an exhaustive
+  // sweep walks the input space in order.
+  let draw = (k: number) => fc.sample(built.arbitrary(), { seed: seed + k, numRuns: Math.min(batch, samples - k * batch) });
+  if (o.exhaustive) {
+    if (!built.exhaustive) throw new UsageError(`${c.id} declares no finite input space to run exhaustively; use --samples`);
+    const count = wordCount(built.exhaustive);
+    if (count > MAX_EXHAUSTIVE) {
+      throw new UsageError(`${c.id} with these parameters has ${count.toExponential(2)} inputs, more than the ${MAX_EXHAUSTIVE.toExponential(0)} an exhaustive sweep runs; use smaller parameters or --samples`);
+    }
+    samples = count;
+    const words = allWords(built.exhaustive);
+    draw = () => {
+      const out: I[] = [];
+      while (out.length < batch) {
+        const r = words.next();
+        if (r.done) break;
+        out.push(r.value as unknown as I); // exhaustive spaces are declared only where I = number[]
+      }
+      return out;
+    };
+  }
   let k = 0;
   let inputs = samples > 0 ? draw(0) : [];
   while (inputs.length > 0 && !o.signal?.aborted) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveParams } from '../proofs/construction.ts';
+import { allWords, resolveParams, wordCount } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { sweepConstruction } from '../properties/sweep.ts';
 import '../simulators/fast/index.ts';
@@ -49,5 +49,25 @@ describe('batched verification sweep', () => {
     // Shrunk under exact: erratum 1 shows with one or two non-identity elements.
     const input = JSON.parse(r.counterexample!.input) as number[];
     expect(input.filter((x) => x !== 0).length).toBeLessThanOrEqual(2);
+  });
+
+  it('walks every input of a finite space with --exhaustive, and refuses one that is too large', async () => {
+    const g = constructionById('group-composition');
+    const r = await sweepConstruction(g, resolveParams(g, { group: 'S3', n: '4' }), 'fast64', { exhaustive: true, batch: 100 });
+    expect(r.samples).toBe(6 ** 4);
+    expect(r.failures).toBe(0);
+    const words = [...allWords({ symbols: 3, minLength: 1, maxLength: 2 })];
+    expect(words).toEqual([[0], [1], [2], [0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]]);
+    expect(wordCount({ symbols: 3, minLength: 1, maxLength: 2 })).toBe(12);
+    await expect(sweepConstruction(g, resolveParams(g, { group: 'S5', n: '16' }), 'fast64', { exhaustive: true })).rejects.toThrow(/1\.85e\+33 inputs, more than/);
+  });
+
+  it('finds erratum 1 on an exhaustive sweep, every failure real', async () => {
+    const g = constructionById('group-composition');
+    const r = await sweepConstruction(g, resolveParams(g, { group: 'Z2', n: '3', variant: 'erratum-1' }), 'fast64', { exhaustive: true });
+    expect(r.samples).toBe(8);
+    expect(r.failures).toBeGreaterThan(0);
+    expect(r.artefactCount).toBe(0);
+    expect(r.failed).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, fmtNumber, table, toJson } from '../output.ts';
 
 export const verifyHelp = `looped verify <construction> [--param k=v …] [--interpreter NAME] [--samples N] [--seed S] [--path P] [--json]
-looped verify <construction> --interpreter fast64|fast32|gpu[:backend] [--samples N] [--batch B] …
+looped verify <construction> --interpreter fast64|fast32|gpu[:backend] [--samples N | --exhaustive] [--batch B] …
 looped verify --all [--samples N] [--seed S] [--json]
 
 Runs the construction's properties: its answer against the reference algorithm on random inputs
@@ -20,7 +20,8 @@ With a batched interpreter (fast64, fast32, gpu, gpu:webasm, …) the inputs str
 batches of B while the reference answers are computed on the CPU; every wrong answer is re-run on
 the exact interpreter and reported either as a float32 artefact (exact is right) or as a real
 counterexample of the construction (exact is wrong too; then shrunk under exact). The report
-names the backend that really ran and the rate in inputs per second.
+names the backend that really ran and the rate in inputs per second. --exhaustive runs every
+input of a small input space (all words of the construction's lengths) instead of a sample.
 
 Exit codes: 0 all properties hold, 1 a counterexample was found, 2 usage or input error.
 
@@ -40,6 +41,7 @@ export async function verify(argv: string[], out: Out): Promise<number> {
       all: { type: 'boolean' },
       json: { type: 'boolean' },
       batch: { type: 'string' },
+      exhaustive: { type: 'boolean' },
     },
     'verify',
   );
@@ -81,12 +83,17 @@ export async function verify(argv: string[], out: Out): Promise<number> {
       const c = constructionById(positionals[0]);
       const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
       if (options.interpreter !== undefined && isBatchInterpreter(options.interpreter)) {
-        const sweep = await sweepConstruction(c, params, options.interpreter, { ...options, batch: intOption(values.batch, 'batch', 1, 1 << 20, 256) });
+        const sweep = await sweepConstruction(c, params, options.interpreter, {
+          ...options,
+          batch: intOption(values.batch, 'batch', 1, 1 << 20, 256),
+          exhaustive: Boolean(values.exhaustive),
+        });
         out.endProgress();
         if (out.json) out.print(toJson({ construction: c.id, theorem: c.theorem, params, ok: !sweep.failed, interrupted: signal.aborted, sweep }));
         else printSweep(out, c.id, sweep);
         return sweep.failed ? 1 : signal.aborted ? 130 : 0;
       }
+      if (values.exhaustive) throw new UsageError('--exhaustive streams inputs through a batched interpreter: add --interpreter fast64, fast32 or gpu');
       reports = [await verifyConstruction(c, params, options)];
     }
     out.endProgress();

@@ -252,6 +252,7 @@ export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
     formatAnswer: (answer) => answer,
     formatInput: (input) => JSON.stringify(input),
     arbitrary: () => fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: n, size: 'max' }),
+    exhaustive: { symbols: V, minLength: 1, maxLength: n },
     checks,
     extraLoopsStable: {
       holds: true,

@@ -125,6 +125,7 @@ export function buildDirect(params: Params): DirectBuilt {
     formatAnswer: (a) => a,
     formatInput: (v) => JSON.stringify(v),
     arbitrary: () => inputArbitrary(cfg),
+    exhaustive: { symbols: cfg.alphabet, minLength: 0, maxLength: cfg.n },
     searchArbitrary: () => uniformInputs(n, alphabet),
     weaken: pHopWeaken(cfg, { param: 'layers', needed: fullDepth }),
     checks: pHopChecks(model, cfg),

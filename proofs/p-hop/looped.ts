@@ -181,6 +181,7 @@ export function buildLooped(params: Params): LoopedBuilt {
     formatAnswer: (a) => a,
     formatInput: (v) => JSON.stringify(v),
     arbitrary: () => inputArbitrary(cfg),
+    exhaustive: { symbols: cfg.alphabet, minLength: 0, maxLength: cfg.n },
     searchArbitrary: () => uniformInputs(n, alphabet),
     weaken: pHopWeaken(cfg, { param: 'loops', needed }),
     checks: pHopChecks(model, cfg),
