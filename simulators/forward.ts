@@ -16,15 +16,18 @@ interface SparseRow<T> {
 }
 type Sparse<T> = SparseRow<T>[];
 
-const converted = new WeakMap<LabeledMatrix, Map<string, unknown>>();
+// Keyed by the matrix's sparse-row list, which the matrix rebuilds after any edit: a model edited
+// in place after a run is converted again rather than served stale.
+const converted = new WeakMap<object, Map<string, unknown>>();
 
 /** The matrix's nonzero entries as values of the number system, computed once per system. */
 export function sparseIn<T>(ns: NumberSystem<T>, m: LabeledMatrix): Sparse<T> {
-  let bySystem = converted.get(m);
-  if (bySystem === undefined) converted.set(m, (bySystem = new Map()));
+  const key = m.rowsSparse();
+  let bySystem = converted.get(key);
+  if (bySystem === undefined) converted.set(key, (bySystem = new Map()));
   const hit = bySystem.get(ns.name) as Sparse<T> | undefined;
   if (hit) return hit;
-  const rows: Sparse<T> = m.rowsSparse().map((row) => {
+  const rows: Sparse<T> = key.map((row) => {
     const cols: number[] = [];
     const weights: T[] = [];
     for (const e of row) {

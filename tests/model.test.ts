@@ -192,4 +192,12 @@ describe('interpreters on a hand-checked model', () => {
     expect(cot.generated).toEqual([1, 2]); // shift of (1,2) ends in 1; then of (1,2,1) in 2
     expect(() => decodeCot(interpreterByName('exact'), m, [1, 2], 4)).toThrow(/needs 5 positions; the model has 4/);
   });
+
+  it('sees weights edited after a run (no stale converted weights)', () => {
+    const m = shiftModel();
+    const f = interpreterByName('float64');
+    expect(f.run(m, [0, 1]).readouts[1].token).toBe(0);
+    m.W_U.write('prev', 'vocab', [[0, 1, 0], [1, 0, 0], [0, 0, 1]]); // swap tokens a and b in the readout
+    expect(f.run(m, [0, 1]).readouts[1].token).toBe(1);
+  });
 });

@@ -2,8 +2,9 @@
 //
 // Every weight matrix becomes either
 //   - a dense block: only the rows of W that have a nonzero entry, and only the column window
-//     [c0, c0 + width) that holds its nonzeros, stored row-major; or
-//   - CSR (compressed sparse rows), when the block is still mostly zeros.
+//     that holds its nonzeros (widened to whole panels of 4 doubles or 8 floats), packed panel by
+//     panel for the WebAssembly SIMD product of wasm.ts; or
+//   - CSR (compressed sparse rows), when the block is still mostly zeros (below DENSE_MIN_DENSITY).
 // The constructions of the paper are very sparse (a head's W_Q reads one subspace and writes a few
 // directions), so most of their matrices end up CSR or as a small dense block; a random dense model
 // ends up with full dense blocks.
@@ -19,14 +20,24 @@
 import { rationalToNumber } from '../rational.ts';
 import type { LabeledMatrix } from '../matrix.ts';
 import type { Head, Layer, Mlp, Model } from '../model.ts';
+import { PANEL32, PANEL64 } from './wasm.ts';
 
 export type Precision = 'f64' | 'f32';
 export type Arr = Float64Array | Float32Array;
 
-/** Below this share of nonzeros a weight block is stored as CSR rather than dense. */
-export const DENSE_MIN_DENSITY = 0.3;
-/** Columns per panel of a dense block (the micro-kernel computes 4 rows × PANEL columns at a time). */
-export const PANEL = 2;
+/** Below this share of nonzeros (within its rows and column window) a block is stored as CSR. */
+export const DENSE_MIN_DENSITY = 0.2;
+
+/** Columns per panel of a dense block: 4 doubles or 8 floats, 32 bytes (see wasm.ts). */
+export function panelWidth(precision: Precision): number {
+  return precision === 'f64' ? PANEL64 : PANEL32;
+}
+
+/** n rounded up to a multiple of the panel width: the row stride of every activation array. */
+export function padded(precision: Precision, n: number): number {
+  const P = panelWidth(precision);
+  return Math.ceil(n / P) * P;
+}
 
 export interface DenseMat {
   readonly kind: 'dense';
@@ -34,13 +45,16 @@ export interface DenseMat {
   readonly outDim: number;
   /** Input rows of W with a nonzero entry, ascending. */
   readonly rows: Int32Array;
-  /** First output column of the window and its width. */
+  /**
+   * The output column window [c0, c0 + width): it covers every nonzero column, starts on a panel
+   * boundary and is a whole number of panels wide (so it ends at or before padded(outDim)).
+   */
   readonly c0: number;
   readonly width: number;
   /**
-   * The block packed in panels of PANEL columns: panel p (columns c0 + PANEL·p …) is stored as
-   * rows.length × pw contiguous values (pw = PANEL, or what is left for the last panel), so the
-   * micro-kernel reads its weights sequentially.
+   * The block packed in panels of P = panelWidth columns: panel p (columns c0 + P·p …) is
+   * rows.length × P values, row after row, so the kernel reads its weights sequentially.
+   * Columns past outDim are zeros.
    */
   readonly w: Arr;
 }
@@ -131,7 +145,7 @@ function weightArray(precision: Precision, src: Float64Array): Arr {
  * A (rows × cols) row-major block of doubles as a Mat: rows and columns that are all zero are
  * dropped, and what is left is dense or CSR by its density.
  */
-export function toMat(precision: Precision, data: Float64Array, inDim: number, outDim: number, forceDense = false): Mat {
+export function toMat(precision: Precision, data: Float64Array, inDim: number, outDim: number): Mat {
   const w = weightArray(precision, data); // rounds first, so a weight that rounds to 0 is a zero
   const rows: number[] = [];
   let c0 = outDim;
@@ -149,18 +163,22 @@ export function toMat(precision: Precision, data: Float64Array, inDim: number, o
     }
     if (any) rows.push(r);
   }
-  const width = Math.max(0, c1 - c0);
   const rowsArr = Int32Array.from(rows);
-  if (forceDense || nnz >= DENSE_MIN_DENSITY * rows.length * width) {
-    const nk = rows.length;
+  const nk = rows.length;
+  if (nnz >= DENSE_MIN_DENSITY * nk * (c1 - c0)) {
+    const P = panelWidth(precision);
+    const a0 = nk === 0 ? 0 : Math.floor(c0 / P) * P;
+    const width = nk === 0 ? 0 : Math.ceil(c1 / P) * P - a0;
     const block = alloc(precision, nk * width);
-    for (let p0 = 0; p0 < width; p0 += PANEL) {
-      const pw = Math.min(PANEL, width - p0);
+    for (let p = 0; p < width / P; p++) {
       for (let kk = 0; kk < nk; kk++) {
-        for (let j = 0; j < pw; j++) block[p0 * nk + kk * pw + j] = w[rows[kk] * outDim + c0 + p0 + j];
+        for (let j = 0; j < P; j++) {
+          const c = a0 + p * P + j;
+          if (c < outDim) block[p * nk * P + kk * P + j] = w[rows[kk] * outDim + c];
+        }
       }
     }
-    return { kind: 'dense', inDim, outDim, rows: rowsArr, c0: width === 0 ? 0 : c0, width, w: block };
+    return { kind: 'dense', inDim, outDim, rows: rowsArr, c0: a0, width, w: block };
   }
   const ptr = new Int32Array(inDim + 1);
   const col = new Int32Array(nnz);

@@ -2,25 +2,33 @@
 // the zero rows, columns and entries of the (very sparse) construction matrices.
 //
 //   fast64  bit-identical to the generic float64 interpreter (same operations in the same order)
-//   fast32  Float32Array storage, every + and × rounded with Math.fround where the generic float32
-//           rounds, in the same order: bit-identical to the generic float32 interpreter
+//   fast32  Float32Array storage, every + and × rounded to single precision where the generic
+//           float32 rounds (Math.fround, or a WebAssembly f32 operation, which rounds the same),
+//           in the same order: bit-identical to the generic float32 interpreter
+//
+// How: compile.ts turns the model into a plan (dense panels or CSR per matrix, heads packed);
+// forward.ts runs a batch packed as one [positions × d] array, with the products in WebAssembly
+// SIMD (wasm.ts; a JavaScript fallback gives the same bits) and the attention rows in JavaScript;
+// parallel.ts splits a large batch over worker threads and still answers synchronously.
 //
 // Importing this module registers both names with simulators/interpreters.ts, so
 // interpreterByName('fast64') works once something has imported it (the CLI and the property
 // runners should `import '../simulators/fast/index.ts'`).
 //
-// Not supported: traces (`trace: true` is refused with an UnsupportedError: run float64, which
-// computes the same numbers and records every activation).
+// Not supported: traces (`trace: true` is refused with an UnsupportedError: run float64 or
+// float32, which compute the same numbers and record every activation).
 import { UnsupportedError } from '../errors.ts';
 import { checkInput } from '../forward.ts';
 import { registerInterpreter } from '../interpreters.ts';
 import { type Model, ensureValid, maskRow } from '../model.ts';
 import type { Interpreter, RunOptions, RunResult } from '../result.ts';
 import { type Plan, type Precision, compilePlan } from './compile.ts';
-import { type MaskFn, runPlan } from './forward.ts';
+import type { MaskFn } from './forward.ts';
+import { runParallel } from './parallel.ts';
 
 export { type Plan, type Precision, compilePlan } from './compile.ts';
-export { runPlan } from './forward.ts';
+export { backend, runPlan, setBackend } from './forward.ts';
+export { PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
 
 const NAMES: Record<Precision, string> = { f64: 'fast64', f32: 'fast32' };
 
@@ -45,7 +53,7 @@ export function runFast(precision: Precision, model: Model, inputs: readonly (re
   for (const tokens of inputs) checkInput(model, tokens);
   if (inputs.length === 0) return [];
   const plan: Plan = compilePlan(precision, model);
-  return runPlan(plan, inputs, maskFn(model), NAMES[precision]);
+  return runParallel(plan, inputs, maskFn(model), NAMES[precision]);
 }
 
 export function fastInterpreter(precision: Precision): Interpreter {
@@ -54,10 +62,8 @@ export function fastInterpreter(precision: Precision): Interpreter {
     name,
     run(model: Model, tokens: readonly number[], options: RunOptions = {}): RunResult {
       if (options.trace) {
-        throw new UnsupportedError(
-          `the ${name} interpreter does not record traces; run with float64 (the same arithmetic, bit for bit` +
-            `${precision === 'f32' ? ', in double precision' : ''}) or float32 to trace`,
-        );
+        const same = precision === 'f64' ? 'float64' : 'float32';
+        throw new UnsupportedError(`the ${name} interpreter does not record traces; run ${same} instead (the same arithmetic, bit for bit) to trace`);
       }
       return runFast(precision, model, [tokens])[0];
     },
