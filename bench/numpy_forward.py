@@ -145,13 +145,25 @@ def main():
     reps = int(args[args.index("--reps") + 1]) if "--reps" in args else 5
     warmup = int(args[args.index("--warmup") + 1]) if "--warmup" in args else 1
     margins = "--no-margins" not in args
+    # --chunk C runs the inputs C at a time (attention scores are B × n × n: 10,000 inputs of
+    # length 257 would need 5 GB at once); the time is that of the whole set.
+    chunk = int(args[args.index("--chunk") + 1]) if "--chunk" in args else None
     header, E, P, U, layers, tokens = load(d)
+
+    def run_all():
+        if chunk is None:
+            return forward(header, E, P, U, layers, tokens, margins)
+        parts = [forward(header, E, P, U, layers, tokens[i : i + chunk], margins) for i in range(0, tokens.shape[0], chunk)]
+        logits = np.concatenate([p[0] for p in parts], axis=0)
+        m = None if parts[0][1] is None else tuple(np.concatenate([p[1][k] for p in parts]) for k in range(4))
+        return logits, m
+
     for _ in range(warmup):
-        forward(header, E, P, U, layers, tokens, margins)
+        run_all()
     times = []
     for _ in range(reps):
         t = time.perf_counter()
-        logits, m = forward(header, E, P, U, layers, tokens, margins)
+        logits, m = run_all()
         times.append(time.perf_counter() - t)
     np.ascontiguousarray(logits, dtype="<f8").tofile(os.path.join(d, "logits.bin"))
     out = {"times": times, "blas": blas_info(), "numpy": np.__version__, "batch": int(tokens.shape[0])}
