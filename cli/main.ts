@@ -2,6 +2,7 @@
 // Exit codes: 0 holds, 1 counterexample found (or a run whose answer differs from the reference),
 // 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
+import { compile, compileHelp } from './commands/compile.ts';
 import { counterexample, counterexampleHelp } from './commands/counterexample.ts';
 import { list, listHelp } from './commands/list.ts';
 import { run, runHelp } from './commands/run.ts';
@@ -21,6 +22,7 @@ Commands:
   run             run a construction (or a model file) on one input: answer, reference, margins, trace
   verify          check a construction (or --all) against its reference algorithm on many inputs
   build           write a construction's model file (JSON, exact rationals, labelled subspaces)
+  compile         Theorem 5.2: compile a model file into one layer looped L times
   counterexample  search for the smallest failing input under a weakened claim (fewer loops, bits, scale)
 
 Run looped <command> --help for its options and an example.
@@ -33,6 +35,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   verify: { help: verifyHelp, run: (a, j) => verify(a, makeOut(j)) },
   counterexample: { help: counterexampleHelp, run: (a, j) => counterexample(a, makeOut(j)) },
   build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
+  compile: { help: compileHelp, run: (a, j) => compile(a, makeOut(j)) },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,19 +3,31 @@
 // `looped list` prints). Construction modules never import this file, so there are no cycles.
 import { UsageError } from '../simulators/errors.ts';
 import type { Construction } from './construction.ts';
+import { lemmaB6Argmax } from './gadgets/argmax.ts';
+import { lemmaB11Comparator } from './gadgets/comparator.ts';
+import { lemmaB7DecodeEmbed } from './gadgets/decode-embed.ts';
+import { lemmaB8Gate } from './gadgets/gate.ts';
+import { lemmaB10Increment } from './gadgets/increment.ts';
 import { lemmaB4 } from './gadgets/lemma-b4.ts';
 import { lemmaB9Shift } from './gadgets/shift.ts';
 import { pHopDirect } from './p-hop/direct.ts';
 import { pHopLooped } from './p-hop/looped.ts';
 import { groupComposition } from './thm-5-1-group-composition.ts';
+import { loopOneLayer } from './thm-5-2-loop-one-layer.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
   lemmaB4 as Construction,
   lemmaB9Shift as Construction,
+  lemmaB6Argmax as Construction,
+  lemmaB7DecodeEmbed as Construction,
+  lemmaB8Gate as Construction,
+  lemmaB10Increment as Construction,
+  lemmaB11Comparator as Construction,
   groupComposition as Construction,
   pHopDirect as Construction,
   pHopLooped as Construction,
+  loopOneLayer as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

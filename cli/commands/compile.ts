@@ -1,0 +1,136 @@
+import { writeFileSync } from 'node:fs';
+import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
+import { UsageError } from '../../simulators/errors.ts';
+import { modelSizes } from '../../simulators/model.ts';
+import { modelToJson } from '../../simulators/model-file.ts';
+import { parseRational } from '../../simulators/rational.ts';
+import { parse, stringOption } from '../args.ts';
+import { readModelFile } from '../model-input.ts';
+import { type Out, fmtNumber, table, toJson } from '../output.ts';
+
+export const compileHelp = `looped compile thm-5.2 --source FILE --out FILE [--variant V] [--mlp-gate C] [--attention-gate B]
+                       [--start-token T] [--json]
+looped compile thm-5.4 …   (not built yet)
+
+Theorem 5.2: compiles a model file (format looped/1, stages without loop masks) of depth L with R
+distinct layers into ONE layer looped L times that gives the same output distribution on the input
+(#, v) as the source on v: the same logit for every source token, exactly under exact arithmetic.
+# is a new token (the source vocabulary must not have it; --start-token names another). Prints the sizes built beside the
+claimed ones (width d + R + 2, MLP width R·d_FF + O(L), R·H heads of size d_ATTN).
+
+The gates C (MLP) and B (attention) are derived from interval bounds on the source's activations
+(the theorem's "bounded activations"); --mlp-gate and --attention-gate override them (a value below
+the derived one is reported as a warning). --variant erratum-3 or erratum-4 builds the construction
+exactly as the paper prints it (attention gate signs; hat factor 0.5), which does not simulate.
+
+In a model file every layer of a stage is its own object, so R counts each listed layer once (a
+stage looped k times still shares its layers across its k loops).
+
+Example:
+  looped build lemma-b9-shift --param n=6 --out shift.json
+  looped compile thm-5.2 --source shift.json --out looped.json
+  looped run --model looped.json --input '["#",0,1,2,3]'`;
+
+const COMPILERS = ['thm-5.2', 'thm-5.4'];
+
+export function compile(argv: string[], out: Out): number {
+  const { positionals, values } = parse(
+    argv,
+    {
+      source: { type: 'string' },
+      out: { type: 'string' },
+      variant: { type: 'string' },
+      'mlp-gate': { type: 'string' },
+      'attention-gate': { type: 'string' },
+      'start-token': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'compile',
+  );
+  if (values.help) return out.print(compileHelp), 0;
+  if (positionals.length !== 1) throw new UsageError(`compile takes one theorem: ${COMPILERS.join(' or ')} (see looped compile --help)`);
+  const which = positionals[0];
+  if (which === 'thm-5.4') throw new UsageError('compile thm-5.4: the Theorem 5.4 compiler (CoT steps as loops) is not built yet; thm-5.2 is');
+  if (which !== 'thm-5.2') throw new UsageError(`compile: unknown theorem "${which}"; known: ${COMPILERS.join(', ')}`);
+  const sourcePath = stringOption(values.source);
+  if (sourcePath === undefined) throw new UsageError('compile thm-5.2 needs --source FILE (a model file, e.g. from looped build … --out FILE)');
+  const file = stringOption(values.out);
+  if (file === undefined) throw new UsageError('compile thm-5.2 needs --out FILE');
+  const variant = stringOption(values.variant) ?? 'corrected';
+  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
+  const gate = (flag: string): string | undefined => {
+    const v = stringOption(values[flag]);
+    if (v === undefined) return undefined;
+    let ok = false;
+    try {
+      ok = parseRational(v).valueOf() > 0;
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new UsageError(`--${flag} must be a positive number or rational like 512 or 3/2, got "${v}"`);
+    return v;
+  };
+  const C = gate('mlp-gate');
+  const B = gate('attention-gate');
+
+  const source = readModelFile(sourcePath);
+  const c = compileThm52Info(source, { variant: variant as Variant, C, B, startToken: stringOption(values['start-token']) });
+  const text = JSON.stringify(modelToJson(c.model));
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const sizes = thm52Sizes(c);
+  const built = modelSizes(c.model);
+  const gates = {
+    C: c.C.toFraction(),
+    B: c.B.toFraction(),
+    D: c.D.toFraction(),
+    derived: c.derived && { C: c.derived.C, B: c.derived.B, D: c.derived.D, maxPreActivation: c.derived.bounds.maxPre, maxActivation: c.derived.bounds.maxActivation, maxLogit: c.derived.bounds.maxLogit },
+  };
+  if (out.json) {
+    out.print(
+      toJson({
+        theorem: 'Theorem 5.2',
+        variant,
+        source: sourcePath,
+        out: file,
+        bytes: text.length,
+        scope: c.scope,
+        schedule: c.analysis.r,
+        gates,
+        sizes,
+        shape: built.shape,
+        parameters: built.parameters,
+        deviations: loopOneLayer.deviations ?? null,
+        warnings: c.warnings,
+      }),
+    );
+    return 0;
+  }
+  const { color } = out;
+  const { L, R, d, H, dFF, dATTN } = c.scope;
+  out.print(`wrote ${file} (${text.length} bytes): ${color.bold('Theorem 5.2')}${variant === 'corrected' ? '' : color.yellow(` (${variant}, as printed)`)}, one layer looped ${L} times`);
+  out.print(`${color.dim('source ')} ${source.name}: depth L = ${L}, R = ${R} distinct layers, d = ${d}, H = ${H}, d_FF = ${dFF}, d_ATTN = ${dATTN}; runs r(1..L) = ${c.analysis.r.map((k) => `L${k}`).join(' ') || '(none)'}`);
+  const derived = c.derived ? ` (derived from the activation bounds: pre-activations ≤ ${fmtNumber(c.derived.bounds.maxPre)}, |activations| ≤ ${fmtNumber(c.derived.bounds.maxActivation)}, |logits| ≤ ${fmtNumber(c.derived.bounds.maxLogit)})` : '';
+  out.print(`${color.dim('gates  ')} C = ${gates.C} (MLP), B = ${gates.B} (attention), D = ${gates.D} (# logit −D·(L+1))${derived}`);
+  out.print();
+  out.print(
+    table(
+      sizes
+        .filter((s) => s.formula !== null)
+        .map((s) => {
+          const over = s.claimed !== null && s.built !== null && s.built > s.claimed;
+          return [s.key, s.formula ?? '—', s.claimed === null ? '—' : fmtNumber(s.claimed), s.built === null ? '—' : over ? color.yellow(String(s.built)) : String(s.built)];
+        }),
+      ['size', 'claimed formula', 'claimed', 'built'],
+    ),
+  );
+  if (sizes.some((s) => s.claimed !== null && s.built !== null && s.built > s.claimed)) out.print(color.dim(`\n${loopOneLayer.deviations}`));
+  for (const w of c.warnings) out.error(`warning: ${w}`);
+  const softmax = c.model.stages[0].layers[0].heads.some((h) => h.kind === 'softmax');
+  if (softmax) out.print(color.dim(`\nThe source has softmax heads: run the compiled model under float64 (exact refuses softmax); B leaves every wrong-side weight below e^−800, which is 0 in float64.`));
+  out.print(`\nrun it: looped run --model ${file} --input '["#", …]' (the source's input, with # first)`);
+  return 0;
+}
