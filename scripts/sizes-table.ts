@@ -19,6 +19,13 @@ const rows: [string, Record<string, string>][] = [
   ['p-hop', { p: '3', n: '16' }],
   ['p-hop', { p: '16', n: '256' }],
   ['p-hop', { p: '32', n: '256' }],
+  ['lemma-b6-argmax', {}],
+  ['lemma-b7-decode-embed', {}],
+  ['lemma-b8-gate', {}],
+  ['lemma-b10-increment', {}],
+  ['lemma-b11-comparator', {}],
+  ['thm-5.2', {}],
+  ['thm-5.2', { layers: '12', distinct: '12' }],
 ];
 
 const cell = (built: number | null, claimed: number | null) => {
