@@ -25,6 +25,7 @@ import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
 import { space } from '../simulators/space.ts';
+import { mulberry32 as rng } from '../tasks/random.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -41,16 +42,6 @@ const WORKLOADS = opt('workloads', 's5,phop').split(',');
 
 // ---------------------------------------------------------------- workloads
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Workload {
   id: string;

@@ -1,17 +1,47 @@
-// Reading a model file and a raw token input for `looped run --model` and friends.
+// Reading a model file and a raw token input for `looped run --model` and friends. A model file is
+// either looped/1 JSON (looped build, looped export --format json) or safetensors (looped export
+// --format safetensors); the content decides, not the file name.
 import { readFileSync } from 'node:fs';
-import { InputError, UsageError } from '../simulators/errors.ts';
+import { InputError, ModelError, UsageError } from '../simulators/errors.ts';
 import type { Model } from '../simulators/model.ts';
 import { loadModel } from '../simulators/model-file.ts';
+import { loadSafetensors, looksLikeSafetensors } from '../simulators/safetensors.ts';
 
-export function readModelFile(path: string): Model {
+export type ModelFileFormat = 'json' | 'safetensors';
+
+/** Which format the bytes are in: safetensors (a header length that fits, then "{"), else JSON ("{" first). */
+export function sniffModelFormat(bytes: Uint8Array, path = ''): ModelFileFormat {
+  if (looksLikeSafetensors(bytes)) return 'safetensors';
+  let k = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) k = 3; // a UTF-8 byte-order mark
+  while (k < bytes.length && (bytes[k] === 0x20 || bytes[k] === 0x09 || bytes[k] === 0x0a || bytes[k] === 0x0d)) k++;
+  if (bytes[k] === 0x7b) return 'json';
+  // Neither: a damaged file. Let the name pick the reader, so its error says what is wrong.
+  if (/\.safetensors$/i.test(path)) return 'safetensors';
+  if (/\.json$/i.test(path)) return 'json';
+  throw new ModelError(`model file${path ? ` ${path}` : ''} is neither a looped/1 JSON model file nor a safetensors file (${bytes.length} bytes)`);
+}
+
+/** A model from the bytes of a model file in either format. */
+export function loadModelBytes(bytes: Uint8Array, path = ''): Model {
+  if (sniffModelFormat(bytes, path) === 'safetensors') return loadSafetensors(bytes);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ModelError(`model file${path ? ` ${path}` : ''} is not valid UTF-8 JSON`);
+  }
+  return loadModel(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+}
+
+export function readModelFile(path: string): Model {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
   } catch (e) {
     throw new UsageError(`cannot read model file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return loadModel(text);
+  return loadModelBytes(bytes, path);
 }
 
 /** A JSON array of tokens: vocabulary entries as strings, or indices as numbers. */

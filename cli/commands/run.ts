@@ -2,7 +2,7 @@ import { modelFor, resolveParams, type Built } from '../../proofs/construction.t
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
-import { type Model, modelSizes, withAttention, withLoops } from '../../simulators/model.ts';
+import { type Model, type ModelSizes, modelSizes, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
 import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { parseTokens, readModelFile } from '../model-input.ts';
@@ -23,8 +23,9 @@ A softmax interpreter runs the construction's softmax variant where it declares 
 hard-attention construction as a softmax model with every score multiplied by β. These are the
 weakenings \`looped counterexample\` searches under, so its replay commands use them.
 
-With --model, FILE is a model file (looped build … --out FILE writes one) and the input is a JSON
-array of tokens, each a vocabulary entry as a string or an index as a number.
+With --model, FILE is a model file — looped/1 JSON (looped build … --out FILE) or safetensors
+(looped export …), told apart by content — and the input is a JSON array of tokens, each a
+vocabulary entry as a string or an index as a number.
 
 Examples:
   looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
@@ -83,7 +84,7 @@ export function run(argv: string[], out: Out): number {
         theorem: c.theorem,
         params,
         interpreter: r.interpreter,
-        sizes: { layersPerBlock: sizes.layersPerBlock, loops: sizes.loops, width: sizes.width, mlpWidth: sizes.mlpWidth, heads: sizes.heads, headDim: sizes.headDim },
+        sizes: sizesJson(sizes),
         input: JSON.parse(built.formatInput(input)) as unknown,
         tokens: r.tokens,
         answer: built.formatAnswer(answer),
@@ -105,6 +106,11 @@ export function run(argv: string[], out: Out): number {
   out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
   if (r.trace) printTrace(out, model, r);
   return correct ? 0 : 1;
+}
+
+/** The sizes `run --json` reports, in the order the README lists them. */
+function sizesJson(s: ModelSizes) {
+  return { layersPerBlock: s.layersPerBlock, loops: s.loops, width: s.width, mlpWidth: s.mlpWidth, heads: s.heads, headDim: s.headDim };
 }
 
 export function describeMargins(r: RunResult): string {
@@ -151,7 +157,7 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
       toJson({
         model: model.name,
         interpreter: r.interpreter,
-        sizes: { layersPerBlock: sizes.layersPerBlock, loops: sizes.loops, width: sizes.width, mlpWidth: sizes.mlpWidth, heads: sizes.heads, headDim: sizes.headDim },
+        sizes: sizesJson(sizes),
         tokens: r.tokens,
         answer: name(r.answer),
         tie: r.tie,

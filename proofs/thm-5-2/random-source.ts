@@ -7,6 +7,7 @@
 import { UsageError } from '../../simulators/errors.ts';
 import { type AttentionKind, type Layer, type Model, addStage, createHead, createLayer, createMlp, createModel } from '../../simulators/model.ts';
 import { space } from '../../simulators/space.ts';
+import { mulberry32 as rng } from '../../tasks/random.ts';
 
 export interface RandomSourceSpec {
   /** Depth L (layers of the unrolled source). */
@@ -24,17 +25,6 @@ export interface RandomSourceSpec {
   attention: AttentionKind;
 }
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG, so a seed names the same model on every platform. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The model a spec names. The schedule is written as stages: runs of the same block (a layer
