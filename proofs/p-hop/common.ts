@@ -185,7 +185,7 @@ export function createPHopModel(cfg: PHopConfig, o: LayoutOptions, name: string,
   const model = createModel({
     name,
     description,
-    vocab: [...Array.from({ length: A }, (_, c) => String(c)), 'start'],
+    vocab: [...Array.from({ length: A }, (_, c) => String(c)), '#'], // the start token, written # as in every construction
     residual,
     maxLen: n + 1,
     readout: cfg.readout,
