@@ -44,7 +44,7 @@ import type { Rational } from '../../simulators/rational.ts';
 import type { RunResult } from '../../simulators/result.ts';
 import { type Selector, Space, space } from '../../simulators/space.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
-import type { Built, Check, Construction, ParamSpec, Params } from '../construction.ts';
+import type { Built, Check, ClaimedSizes, Construction, ParamSpec, Params } from '../construction.ts';
 
 // ---------------------------------------------------------------- the reusable head
 
@@ -297,6 +297,17 @@ export const S_PARAM: ParamSpec = {
 /** t(i) = max(i − k, 0). */
 export const offsetTarget = (k: number) => (i: number) => Math.max(i - k, 0);
 
+/** What a one-hot reader claims (Lemma B.4 and the SHIFT of Lemma B.9 are both readers). */
+export const READER_CLAIMS: ClaimedSizes = {
+  layersPerBlock: '1',
+  loops: '1',
+  heads: '1',
+  headDim: 'max(2*s, V)',
+  width: '2*V + 2*s + 1',
+  mlpWidth: '0',
+  bits: 's',
+};
+
 export const lemmaB4: Construction<Tokens, ReadTokens> = {
   id: 'lemma-b4',
   title: 'Exact one-hot attention to a chosen position',
@@ -320,15 +331,7 @@ export const lemmaB4: Construction<Tokens, ReadTokens> = {
       forms: 'interleaved, concatenated',
     },
   ],
-  claimed: {
-    layersPerBlock: '1',
-    loops: '1',
-    heads: '1',
-    headDim: 'max(2*s, V)',
-    width: '2*V + 2*s + 1',
-    mlpWidth: '0',
-    bits: 's',
-  },
+  claimed: READER_CLAIMS,
   deviations:
     'The lemma sizes only the query/key (2s); the value carries the copied one-hot token, so the head size is max(2s, V). ' +
     'The width is the gadget plus its input and output: tok(V), sbin(i)(s), sbin(t(i))(s), a constant 1, out(V).',

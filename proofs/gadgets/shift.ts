@@ -10,7 +10,7 @@
 // Requirement on s (see lemma-b4.ts): the lemma asks 2^s ≥ n. For this target the first position
 // whose query code aliases is i* = 2^s + 1 (it wants 2^s and also matches 0), so SHIFT is correct
 // on every input exactly when n ≤ 2^s + 1, and the shortest failing input has length 2^s + 2.
-import { bitsParam, buildReader, intParam, N_PARAM, S_PARAM, type ReadTokens, type Tokens, V_PARAM } from './lemma-b4.ts';
+import { bitsParam, buildReader, intParam, N_PARAM, READER_CLAIMS, S_PARAM, type ReadTokens, type Tokens, V_PARAM } from './lemma-b4.ts';
 import type { Construction } from '../construction.ts';
 
 /** Def. B.5 on a list: the first element, then every element but the last. */
@@ -28,15 +28,7 @@ export const lemmaB9Shift: Construction<Tokens, ReadTokens> = {
     'with s bits where 2^s ≥ n. It is exact under hard attention and, in the fixed point F_s, its softmax weights are ' +
     'exactly one-hot.',
   params: [N_PARAM, S_PARAM, V_PARAM],
-  claimed: {
-    layersPerBlock: '1',
-    loops: '1',
-    heads: '1',
-    headDim: 'max(2*s, V)',
-    width: '2*V + 2*s + 1',
-    mlpWidth: '0',
-    bits: 's',
-  },
+  claimed: READER_CLAIMS,
   deviations:
     'As for Lemma B.4: the query/key is 2s, the value carries the shifted one-hot token (V), so the head size is max(2s, V); ' +
     'the width counts tok(V), sbin(i)(s), sbin(i − 1)(s), a constant 1 and out(V).',
