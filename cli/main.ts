@@ -3,6 +3,7 @@
 // 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
 import { compile, compileHelp } from './commands/compile.ts';
+import { explain, explainHelp } from './commands/explain.ts';
 import { exportCommand, exportHelp } from './commands/export.ts';
 import { counterexample, counterexampleHelp } from './commands/counterexample.ts';
 import { list, listHelp } from './commands/list.ts';
@@ -22,6 +23,8 @@ Commands:
   list            the constructions, their parameters and claimed sizes; the interpreters
   run             run a construction (or a model file) on one input: answer, reference, margins, trace
   verify          check a construction (or --all) against its reference algorithm on many inputs
+  explain         teach a construction: residual layout, what every head and MLP unit reads and writes,
+                  its weights folded by subspace, and with --input a run loop by loop
   build           write a construction's model file (JSON, exact rationals, labelled subspaces)
   export          write a construction or model file as safetensors (TransformerLens names) or looped/1 JSON
   compile         Theorem 5.2: compile a model file into one layer looped L times
@@ -39,6 +42,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
   compile: { help: compileHelp, run: (a, j) => compile(a, makeOut(j)) },
   export: { help: exportHelp, run: (a, j) => exportCommand(a, makeOut(j)) },
+  explain: { help: explainHelp, run: (a, j) => explain(a, makeOut(j)) },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -112,4 +112,13 @@ describe('looped CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/token "9" at position 0 is not in the vocabulary/);
   });
+
+  it('explains a construction loop by loop, without colour when NO_COLOR is set', () => {
+    const r = looped('explain', 'group-composition', '--param', 'group=S3', '--param', 'n=4', '--input', '[[1,0,2],[0,2,1],[1,2,0],[1,0,2]]');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/head first .*hard/);
+    expect(r.stdout).toMatch(/O writes g1/);
+    expect(r.stdout).toMatch(/readout: first equals the reference answer \[0,2,1\] after loop 2/);
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+  });
 });
