@@ -14,6 +14,7 @@ import { pHopDirect } from './p-hop/direct.ts';
 import { pHopLooped } from './p-hop/looped.ts';
 import { groupComposition } from './thm-5-1-group-composition.ts';
 import { loopOneLayer } from './thm-5-2-loop-one-layer.ts';
+import { cotLoops } from './thm-5-4-cot-loops.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
@@ -28,6 +29,7 @@ const constructions: Construction[] = [
   pHopDirect as Construction,
   pHopLooped as Construction,
   loopOneLayer as Construction,
+  cotLoops as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

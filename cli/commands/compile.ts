@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
+import { compileThm54, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
@@ -10,7 +11,7 @@ import { type Out, fmtNumber, table, toJson } from '../output.ts';
 
 export const compileHelp = `looped compile thm-5.2 --source FILE --out FILE [--variant V] [--mlp-gate C] [--attention-gate B]
                        [--start-token T] [--json]
-looped compile thm-5.4 …   (not built yet)
+looped compile thm-5.4 --source FILE --steps M --n N --out FILE [--bits S] [--start-token T] [--json]
 
 Theorem 5.2: compiles a model file (format looped/1, stages without loop masks) of depth L with R
 distinct layers into ONE layer looped L times that gives the same output distribution on the input
@@ -25,6 +26,13 @@ exactly as the paper prints it (attention gate signs; hat factor 0.5), which doe
 
 In a model file every layer of a stage is its own object, so R counts each listed layer once (a
 stage looped k times still shares its layers across its k loops).
+
+Theorem 5.4, variant (a) (explicit loop masks): compiles a decoder (causal heads, readout last, no
+loop masks) of depth L into a block of L + 5 layers looped M times on (v, #^M), |v| = N, whose
+answer is TF^M(v), the greedy CoT of the decoder, provided no CoT step has a tie (top-two logit
+margin ≥ 2^-S). Loop t recomputes only positions ≥ n + t (mask M^t(i) = 1[i − t ≥ n]); after it,
+position n + t holds the embedding of CoT token t. S (default ⌊log2(N + M)⌋ + 1) is the bits of the
+position codes and of the argmax grid. Variant (b), without loop masks, is not built yet.
 
 Example:
   looped build lemma-b9-shift --param n=6 --out shift.json
@@ -43,6 +51,9 @@ export function compile(argv: string[], out: Out): number {
       'mlp-gate': { type: 'string' },
       'attention-gate': { type: 'string' },
       'start-token': { type: 'string' },
+      steps: { type: 'string' },
+      n: { type: 'string' },
+      bits: { type: 'string' },
       json: { type: 'boolean' },
     },
     'compile',
@@ -50,7 +61,7 @@ export function compile(argv: string[], out: Out): number {
   if (values.help) return out.print(compileHelp), 0;
   if (positionals.length !== 1) throw new UsageError(`compile takes one theorem: ${COMPILERS.join(' or ')} (see looped compile --help)`);
   const which = positionals[0];
-  if (which === 'thm-5.4') throw new UsageError('compile thm-5.4: the Theorem 5.4 compiler (CoT steps as loops) is not built yet; thm-5.2 is');
+  if (which === 'thm-5.4') return compileThm54Command(values, out);
   if (which !== 'thm-5.2') throw new UsageError(`compile: unknown theorem "${which}"; known: ${COMPILERS.join(', ')}`);
   const sourcePath = stringOption(values.source);
   if (sourcePath === undefined) throw new UsageError('compile thm-5.2 needs --source FILE (a model file, e.g. from looped build … --out FILE)');
@@ -132,5 +143,71 @@ export function compile(argv: string[], out: Out): number {
   const softmax = c.model.stages[0].layers[0].heads.some((h) => h.kind === 'softmax');
   if (softmax) out.print(color.dim(`\nThe source has softmax heads: run the compiled model under float64 (exact refuses softmax); B leaves every wrong-side weight below e^−800, which is 0 in float64.`));
   out.print(`\nrun it: looped run --model ${file} --input '["#", …]' (the source's input, with # first)`);
+  return 0;
+}
+
+function wholeOption(values: Record<string, unknown>, flag: string, min: number): number | undefined {
+  const v = stringOption(values[flag] as string | undefined);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got "${v}"`);
+  return Number(v);
+}
+
+function compileThm54Command(values: Record<string, unknown>, out: Out): number {
+  const steps = wholeOption(values, 'steps', 1);
+  const n = wholeOption(values, 'n', 1);
+  if (steps === undefined || n === undefined) {
+    throw new UsageError('compile thm-5.4 needs --steps M (CoT steps = loops) and --n N (prompt length): variant (a), with explicit loop masks (variant (b), without masks, is not built yet)');
+  }
+  const bits = wholeOption(values, 'bits', 1);
+  const sourcePath = stringOption(values.source as string | undefined);
+  if (sourcePath === undefined) throw new UsageError('compile thm-5.4 needs --source FILE (a decoder model file, e.g. from looped build … --out FILE)');
+  const file = stringOption(values.out as string | undefined);
+  if (file === undefined) throw new UsageError('compile thm-5.4 needs --out FILE');
+  const source = readModelFile(sourcePath);
+  const c = compileThm54(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined) });
+  const text = JSON.stringify(modelToJson(c.model));
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const sizes = thm54Sizes(c);
+  const built = modelSizes(c.model);
+  const start = c.model.vocab.labels[c.startToken];
+  if (out.json) {
+    out.print(
+      toJson({
+        theorem: 'Theorem 5.4 (a)',
+        source: sourcePath,
+        out: file,
+        bytes: text.length,
+        scope: c.scope,
+        mask: c.model.stages[0].mask?.expr ?? null,
+        sizes,
+        shape: built.shape,
+        parameters: built.parameters,
+        deviations: cotLoops.deviations ?? null,
+      }),
+    );
+    return 0;
+  }
+  const { color } = out;
+  const { L, d, H, V, s } = c.scope;
+  out.print(`wrote ${file} (${text.length} bytes): ${color.bold('Theorem 5.4 (a)')}, a block of ${built.layersPerBlock} layers looped ${steps} times with the masks ${c.model.stages[0].mask?.expr}`);
+  out.print(`${color.dim('source ')} ${source.name}: depth L = ${L}, d = ${d}, H = ${H}, |Σ| = ${V}; prompt n = ${n}, m = ${steps} CoT steps, s = ${s} bits`);
+  out.print(`${color.dim('precondition')} no CoT step may have a tie: the top logit must beat every other by ≥ 2^-${s}`);
+  out.print();
+  out.print(
+    table(
+      sizes.map((r) => {
+        const over = r.claimed !== null && r.built !== null && r.built > r.claimed;
+        return [r.key, r.formula ?? '—', r.claimed === null ? '—' : fmtNumber(r.claimed), r.built === null ? '—' : over ? color.yellow(String(r.built)) : String(r.built)];
+      }),
+      ['size', 'claimed formula', 'claimed', 'built'],
+    ),
+  );
+  if (sizes.some((r) => r.claimed !== null && r.built !== null && r.built > r.claimed)) out.print(color.dim(`\n${cotLoops.deviations}`));
+  out.print(`\nrun it: looped run --model ${file} --input '[…${n} source tokens, then ${steps} × "${start}"]'`);
   return 0;
 }
