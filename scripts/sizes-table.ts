@@ -26,6 +26,7 @@ const rows: [string, Record<string, string>][] = [
   ['lemma-b11-comparator', {}],
   ['thm-5.2', {}],
   ['thm-5.2', { layers: '12', distinct: '12' }],
+  ['thm-5.4', {}],
 ];
 
 const cell = (built: number | null, claimed: number | null) => {
