@@ -6,7 +6,7 @@
 import { ModelError } from './errors.ts';
 import { LabeledMatrix, type LabeledVector } from './matrix.ts';
 import { type Head, type Layer, type Mask, type Mlp, type Model, createHead, createMlp, createModel, validateModel } from './model.ts';
-import { formatRational, isExactAsDouble, parseRational } from './rational.ts';
+import { formatRational, isExactAsDouble, scalarFromJson } from './rational.ts';
 import { Space, type SubspaceSpec } from './space.ts';
 
 export const MODEL_FORMAT = 'looped/1';
@@ -193,20 +193,7 @@ class Reader {
   }
   /** A weight: a finite JSON number or a rational string. */
   scalar(): number | string {
-    const v = this.value;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) this.fail(`is ${v}; weights must be finite`);
-      return v;
-    }
-    if (typeof v === 'string') {
-      try {
-        parseRational(v);
-      } catch (e) {
-        this.fail((e as Error).message);
-      }
-      return v;
-    }
-    return this.fail(v === undefined ? 'is missing (a number or a rational string like "3/4")' : `must be a number or a rational string, got ${JSON.stringify(v)}`);
+    return scalarFromJson(this.value, (message) => this.fail(message), 'weights');
   }
 }
 

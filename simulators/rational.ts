@@ -61,3 +61,23 @@ export function isExactAsDouble(r: Rational): boolean {
 export function formatRational(r: Rational): string {
   return r.toFraction();
 }
+
+/**
+ * A number read from an untrusted file: a finite JSON number or a rational string. `fail` throws
+ * an error naming the field; `what` says what the value is ("weights", "a scale").
+ */
+export function scalarFromJson(v: unknown, fail: (message: string) => never, what: string, show: (v: unknown) => string = JSON.stringify): number | string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) fail(`is ${v}; ${what} must be finite`);
+    return v;
+  }
+  if (typeof v === 'string') {
+    try {
+      parseRational(v);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    return v;
+  }
+  return fail(v === undefined ? 'is missing (a number or a rational string like "3/4")' : `must be a number or a rational string, got ${show(v)}`);
+}

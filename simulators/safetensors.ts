@@ -26,7 +26,7 @@ import { ModelError } from './errors.ts';
 import type { LabeledMatrix } from './matrix.ts';
 import { type Head, type Layer, type Mask, type Mlp, type Model, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { MODEL_FORMAT, type SubspaceJson } from './model-file.ts';
-import { formatRational, isExactAsDouble, parseRational } from './rational.ts';
+import { formatRational, isExactAsDouble, scalarFromJson } from './rational.ts';
 import { Space, type SubspaceSpec } from './space.ts';
 
 // ---------------------------------------------------------------- the container format
@@ -478,20 +478,7 @@ function spaceDim(m: Meta): number {
 }
 
 function scaleOf(m: Meta): string | number {
-  const v = m.raw;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) m.fail(`is ${v}; a scale must be finite`);
-    return v;
-  }
-  if (typeof v === 'string') {
-    try {
-      parseRational(v);
-    } catch (e) {
-      m.fail((e as Error).message);
-    }
-    return v;
-  }
-  return m.fail(v === undefined ? 'is missing (a number or a rational string like "1/3")' : `must be a number or a rational string, got ${short(v)}`);
+  return scalarFromJson(m.raw, (message) => m.fail(message), 'a scale', short);
 }
 
 /** Reads a model from safetensors bytes; every problem is a ModelError that names the tensor or field. */
