@@ -3,7 +3,7 @@
 // 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
 import { compile, compileHelp } from './commands/compile.ts';
-import { explain, explainHelp } from './commands/explain.ts';
+import { explainCommand, explainHelp } from './commands/explain.ts';
 import { exportCommand, exportHelp } from './commands/export.ts';
 import { counterexample, counterexampleHelp } from './commands/counterexample.ts';
 import { list, listHelp } from './commands/list.ts';
@@ -42,7 +42,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
   compile: { help: compileHelp, run: (a, j) => compile(a, makeOut(j)) },
   export: { help: exportHelp, run: (a, j) => exportCommand(a, makeOut(j)) },
-  explain: { help: explainHelp, run: (a, j) => explain(a, makeOut(j)) },
+  explain: { help: explainHelp, run: (a, j) => explainCommand(a, makeOut(j)) },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,12 +5,17 @@ import { resolveParams, type Built } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
-import { paramsFrom, parse, stringOption } from '../args.ts';
+import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { pageData, renderHtml } from '../explain/html.ts';
+import { writeFileSync } from 'node:fs';
 import { type BlockView, type HeadView, type MatrixView, type MlpView, type ModelView, GRID_LIMIT, modelView, pretty, touchText } from '../explain/model-view.ts';
 import { type Cell, type LoopState, type RunView, runView } from '../explain/run-view.ts';
 import { type Out, table, toJson } from '../output.ts';
 
-export const explainHelp = `looped explain <construction> [--param k=v …] [--input '[…]'] [--full] [--json]
+/** Inputs per check of the verification summary on the --html page. */
+export const HTML_SAMPLES = 50;
+
+export const explainHelp = `looped explain <construction> [--param k=v …] [--input '[…]'] [--full] [--json] [--html FILE [--samples N]]
 
 Explains a construction for a reader learning how it works:
   1. the residual stream: every named subspace, its offset, width and what it holds;
@@ -29,17 +34,53 @@ Explains a construction for a reader learning how it works:
 NO_COLOR is set. Exit code 1 when the --input run's answer differs from the reference (as for
 looped run), 2 on a usage or input error.
 
+--html FILE writes one self-contained page instead (no network needed to open it): heatmaps of
+every weight matrix with labelled axes, the residual stream and every head's attention pattern in
+every loop with a slider and prev/next buttons, and a verification summary (--samples N inputs per
+check, default ${HTML_SAMPLES}, seed 42; 0 skips it). Without --input it runs one sample of the
+construction's random inputs (seed 42). Exit code 1 when that run or a check fails.
+
 Examples:
+  looped explain group-composition --param group=S3 --param n=4 --html gc.html
   looped explain group-composition --param group=S3 --param n=4 --input '[[1,0,2],[0,2,1],[1,2,0],[1,0,2]]'
   looped explain lemma-b9-shift --param n=6 --json`;
 
+const OPTIONS = {
+  param: { type: 'string', multiple: true },
+  input: { type: 'string' },
+  json: { type: 'boolean' },
+  full: { type: 'boolean' },
+  html: { type: 'string' },
+  samples: { type: 'string' },
+} as const;
+
+/** The command as main.ts runs it: with --html the page (async: it runs the verification), else the terminal explanation. */
+export function explainCommand(argv: string[], out: Out): number | Promise<number> {
+  const { values } = parse(argv, OPTIONS, 'explain');
+  return values.html === undefined || values.help ? explain(argv, out) : explainHtml(argv, out);
+}
+
+/** `--html FILE`: writes the page (cli/explain/html.ts) and prints where; --json prints that as data. */
+export async function explainHtml(argv: string[], out: Out): Promise<number> {
+  const { positionals, values } = parse(argv, OPTIONS, 'explain');
+  const file = stringOption(values.html);
+  if (file === undefined || file === '') throw new UsageError('--html takes the file to write, e.g. --html explain.html');
+  if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6 --html out.html');
+  const c = constructionById(positionals[0]);
+  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const samples = intOption(values.samples, 'samples', 0, 1_000_000, HTML_SAMPLES);
+  const data = await pageData(c, params, { inputText: stringOption(values.input), samples, seed: 42 });
+  writeFileSync(file, renderHtml(data));
+  const ok = data.run.view.correct && (data.verify === null || data.verify.ok);
+  if (out.json || values.json) out.print(toJson({ construction: c.id, params, html: file, loops: data.run.loops.length - 1, correct: data.run.view.correct, verified: data.verify?.ok ?? null }));
+  else out.print(`wrote ${file}: ${c.id}, ${data.matrices.length} weight matrices, ${data.run.loops.length - 1} loop${data.run.loops.length === 2 ? '' : 's'} of ${JSON.stringify(data.run.view.input)}, verification ${data.verify === null ? 'skipped' : data.verify.ok ? 'held' : 'FAILED'}`);
+  return ok ? 0 : 1;
+}
+
 export function explain(argv: string[], out: Out): number {
-  const { positionals, values } = parse(
-    argv,
-    { param: { type: 'string', multiple: true }, input: { type: 'string' }, json: { type: 'boolean' }, full: { type: 'boolean' } },
-    'explain',
-  );
+  const { positionals, values } = parse(argv, OPTIONS, 'explain');
   if (values.help) return out.print(explainHelp), 0;
+  if (values.html !== undefined) throw new UsageError('--html writes a page asynchronously: run it through explainCommand (looped explain … --html FILE)');
   if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6');
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
