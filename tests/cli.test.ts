@@ -121,4 +121,22 @@ describe('looped CLI', () => {
     expect(r.stdout).toMatch(/readout: first equals the reference answer \[0,2,1\] after loop 2/);
     expect(r.stdout).not.toMatch(/\x1b\[/);
   });
+
+  it('builds a random decoder, compiles it with Theorem 5.4, and the looped run answers its CoT', async () => {
+    const dir = process.env.TMPDIR ?? '/tmp';
+    const dec = `${dir}/looped-dec-${process.pid}.json`;
+    const looped54 = `${dir}/looped-dec54-${process.pid}.json`;
+    expect(looped('build', 'random-decoder', '--layers', '2', '--width', '4', '--heads', '1', '--vocab', '3', '--seed', '7', '--out', dec).code).toBe(0);
+    expect(looped('compile', 'thm-5.4', '--source', dec, '--steps', '3', '--n', '4', '--out', looped54).code).toBe(0);
+    const { readModelFile } = await import('../cli/model-input.ts');
+    const { decodeCot } = await import('../simulators/cot.ts');
+    const { interpreterByName } = await import('../simulators/interpreters.ts');
+    const source = readModelFile(dec);
+    const cot = decodeCot(interpreterByName('exact'), source, [0, 1, 2, 1], 3);
+    expect(cot.tieAt).toBeNull();
+    const r = looped('run', '--model', looped54, '--input', '["t0","t1","t2","t1","#","#","#"]', '--json');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { answer: string }).answer).toBe(source.vocab.labels[cot.answer!]);
+    expect(looped('build', 'random-decoder', '--layers', '99', '--out', dec).code).toBe(2);
+  });
 });

@@ -1,31 +1,77 @@
 import { writeFileSync } from 'node:fs';
 import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
+import { randomDecoder } from '../../proofs/thm-5-4/random-decoder.ts';
 import { UsageError } from '../../simulators/errors.ts';
-import { modelSizes } from '../../simulators/model.ts';
+import { type Model, modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
-import { paramsFrom, parse, stringOption } from '../args.ts';
+import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { type Out, toJson } from '../output.ts';
 
 export const buildHelp = `looped build <construction> [--param k=v …] [--interpreter NAME] --out FILE [--json]
+looped build random-decoder --layers L --width d --heads H --vocab V --seed S [--hidden h] [--max-len N] --out FILE
 
 Builds the construction and writes its model file (format looped/1: JSON, sparse matrices, exact
 rationals as strings, every subspace label). The model is the construction's hard-attention one,
 or the variant it declares for --interpreter (e.g. fixed:4 for its softmax variant).
 
-Example:
-  looped build lemma-b4 --param n=16 --out b4.json && looped run --model b4.json --input '["1","2","3"]'`;
+random-decoder writes a random non-looped decoder (causal hard-attention heads, small integer
+weights, readout at the last position) named by its seed, for experiments with the compilers
+(looped compile thm-5.2 | thm-5.4) and CoT decoding.
+
+Examples:
+  looped build lemma-b4 --param n=16 --out b4.json && looped run --model b4.json --input '["1","2","3"]'
+  looped build random-decoder --layers 2 --width 4 --heads 1 --vocab 3 --seed 7 --out dec.json`;
+
+function randomDecoderModel(values: Parsed['values']): Model {
+  const layers = intOption(values.layers, 'layers', 1, 32, 2);
+  return randomDecoder({
+    layers,
+    distinct: layers,
+    width: intOption(values.width, 'width', 1, 64, 4),
+    heads: intOption(values.heads, 'heads', 0, 8, 1),
+    hidden: intOption(values.hidden, 'hidden', 0, 256, 4),
+    vocab: intOption(values.vocab, 'vocab', 2, 256, 3),
+    maxLen: intOption(values['max-len'], 'max-len', 1, 4096, 16),
+    seed: intOption(values.seed, 'seed', 0, 2 ** 31 - 1, 1),
+    attention: 'hard',
+  });
+}
 
 export function build(argv: string[], out: Out): number {
-  const { positionals, values } = parse(argv, { param: { type: 'string', multiple: true }, interpreter: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, 'build');
+  const { positionals, values } = parse(
+    argv,
+    {
+      param: { type: 'string', multiple: true },
+      interpreter: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      layers: { type: 'string' },
+      width: { type: 'string' },
+      heads: { type: 'string' },
+      hidden: { type: 'string' },
+      vocab: { type: 'string' },
+      seed: { type: 'string' },
+      'max-len': { type: 'string' },
+    },
+    'build',
+  );
   if (values.help) return out.print(buildHelp), 0;
-  if (positionals.length !== 1) throw new UsageError('build takes one construction (see looped list)');
+  if (positionals.length !== 1) throw new UsageError('build takes one construction (see looped list) or random-decoder');
   const file = stringOption(values.out);
   if (file === undefined) throw new UsageError('build needs --out FILE');
-  const c = constructionById(positionals[0]);
-  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
-  const built = c.build(params) as Built<unknown, unknown>;
-  const model = modelFor(built, stringOption(values.interpreter) ?? built.checks[0].interpreter);
+  let model: Model;
+  let what: { construction: string; params: unknown };
+  if (positionals[0] === 'random-decoder') {
+    model = randomDecoderModel(values);
+    what = { construction: 'random-decoder', params: { layers: values.layers, width: values.width, heads: values.heads, hidden: values.hidden, vocab: values.vocab, seed: values.seed } };
+  } else {
+    const c = constructionById(positionals[0]);
+    const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+    const built = c.build(params) as Built<unknown, unknown>;
+    model = modelFor(built, stringOption(values.interpreter) ?? built.checks[0].interpreter);
+    what = { construction: c.id, params };
+  }
   const text = JSON.stringify(modelToJson(model));
   try {
     writeFileSync(file, text);
@@ -33,7 +79,7 @@ export function build(argv: string[], out: Out): number {
     throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const sizes = modelSizes(model);
-  if (out.json) out.print(toJson({ construction: c.id, params, out: file, bytes: text.length, sizes }));
-  else out.print(`wrote ${file} (${text.length} bytes): ${c.id} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
+  if (out.json) out.print(toJson({ ...what, out: file, bytes: text.length, sizes }));
+  else out.print(`wrote ${file} (${text.length} bytes): ${model.name} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
   return 0;
 }
