@@ -24,7 +24,7 @@ import { type Built, type Construction, type Params, type Weakening, modelFor } 
 import { UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, withAttention, withLoops } from '../simulators/model.ts';
-import { paramFlags, shellQuote } from './verify.ts';
+import { paramFlags, runAndCompare, shellQuote } from './verify.ts';
 
 export type { Weakening };
 
@@ -142,14 +142,11 @@ export function searchCounterexample(c: Construction, params: Params, w: Weakeni
   const it = interpreterByName(interpreter);
   const samples = o.samples ?? 1000;
   const inputs = o.inputs === 'checks' ? built.arbitrary() : (built.searchArbitrary?.() ?? built.arbitrary());
-  const fmt = (x: unknown) => JSON.stringify(built.formatAnswer(x));
   let calls = 0;
   const out = fc.check(
     fc.property(inputs, (input) => {
       if (o.onProgress && ++calls <= samples) o.onProgress(calls, samples);
-      const got = built.decode(it.run(model, built.encode(input)));
-      const want = built.reference(input);
-      if (!built.equal(got, want)) throw new Error(`the model answers ${fmt(got)} but the reference gives ${fmt(want)}`);
+      runAndCompare(built, it, model, input);
     }),
     { numRuns: samples, seed: o.seed ?? 42, path: o.path },
   );

@@ -10,7 +10,7 @@ import { UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
-import { type CheckReport, type Counterexample, paramFlags } from './verify.ts';
+import { type CheckReport, type Counterexample, paramFlags, runAndCompare } from './verify.ts';
 
 export interface SweepOptions {
   samples?: number;
@@ -153,11 +153,7 @@ function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I,
   const check = built.checks[0];
   const it = interpreterByName(check.interpreter);
   const out = fc.check(
-    fc.property(built.arbitrary(), (input) => {
-      const got = built.decode(it.run(check.model, built.encode(input)));
-      const want = built.reference(input);
-      if (!built.equal(got, want)) throw new Error(`${check.interpreter} answers ${JSON.stringify(built.formatAnswer(got))} but the reference gives ${JSON.stringify(built.formatAnswer(want))}`);
-    }),
+    fc.property(built.arbitrary(), (input) => void runAndCompare(built, it, check.model, input, check.interpreter)),
     { examples: [[found.input]], numRuns: 1, seed },
   );
   const input = out.counterexample ? built.formatInput(out.counterexample[0]) : built.formatInput(found.input);

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { type Built, type Check, type Construction, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import { modelSizes, withLoops } from '../simulators/model.ts';
-import type { RunResult } from '../simulators/result.ts';
+import { type Model, modelSizes, withLoops } from '../simulators/model.ts';
+import type { Interpreter, RunResult } from '../simulators/result.ts';
 
 export interface Counterexample {
   input: string;
@@ -131,17 +131,24 @@ async function search<I>(
   };
 }
 
+/**
+ * Runs the model on one input and throws when its decoded answer differs from the reference
+ * algorithm's (the failure every answer search shrinks); returns the run for its margins.
+ */
+export function runAndCompare<I, O>(built: Built<I, O>, it: Interpreter, model: Model, input: I, who = 'the model'): RunResult {
+  const r = it.run(model, built.encode(input));
+  const got = built.decode(r);
+  const want = built.reference(input);
+  if (!built.equal(got, want)) {
+    throw new Error(`${who} answers ${JSON.stringify(built.formatAnswer(got))} but the reference gives ${JSON.stringify(built.formatAnswer(want))}`);
+  }
+  return r;
+}
+
 /** The answer check under one interpreter setting. */
 export function checkAnswers<I, O>(c: Construction, params: Params, built: Built<I, O>, check: Check, o: VerifyOptions): Promise<CheckReport> {
   const it = interpreterByName(check.interpreter);
-  const fmt = (x: O) => JSON.stringify(built.formatAnswer(x));
-  return search(c, params, built as Built<I, unknown>, check.label, check.interpreter, (input) => {
-    const r = it.run(check.model, built.encode(input));
-    const got = built.decode(r);
-    const want = built.reference(input);
-    if (!built.equal(got, want)) throw new Error(`the model answers ${fmt(got)} but the reference gives ${fmt(want)}`);
-    return r;
-  }, o);
+  return search(c, params, built as Built<I, unknown>, check.label, check.interpreter, (input) => runAndCompare(built, it, check.model, input), o);
 }
 
 export async function verifyConstruction(c: Construction, params: Params, o: VerifyOptions = {}): Promise<VerifyReport> {
