@@ -4,6 +4,7 @@
 import type { Arbitrary } from 'fast-check';
 import { evaluate } from 'mathjs';
 import { UsageError } from '../simulators/errors.ts';
+import type { CotResult } from '../simulators/cot.ts';
 import type { Model, ModelSizes } from '../simulators/model.ts';
 import type { RunResult } from '../simulators/result.ts';
 
@@ -111,6 +112,23 @@ export interface Built<I, O> {
   weaken?(w: Weakening): { params: Params; describe: string } | null;
   /** Inputs for counterexample searches, where they should differ from arbitrary() (ones that shrink to small failures). */
   searchArbitrary?(): Arbitrary<I>;
+  /**
+   * Where the model is a compilation of a chain-of-thought decoder (proofs/cot-tasks): the
+   * decoder, whose greedy CoT `looped verify` checks against the algorithm's trace too.
+   */
+  cot?: CotRoute<I>;
+}
+
+/** A non-looped decoder whose greedy CoT of `steps` tokens should equal an algorithm's trace. */
+export interface CotRoute<I> {
+  decoder: Model;
+  steps: number;
+  /** The decoder's prompt for an input. */
+  prompt(input: I): number[];
+  /** The algorithm's trace: the `steps` tokens a correct CoT emits (the last is the answer). */
+  trace(input: I): number[];
+  /** A condition the CoT must meet besides equality (Theorem 5.4's margin), with the reason when it fails. */
+  precondition?(cot: CotResult): { ok: boolean; why: string };
 }
 
 /** The model a run under `interpreter` uses: the construction's own check for it, else one of the same family, else the first. */

@@ -3,6 +3,7 @@
 // checks where the construction has them. `looped verify` and the tests both call this.
 import fc from 'fast-check';
 import { type Built, type Check, type Construction, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
+import { decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes, withLoops } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
@@ -178,6 +179,25 @@ export async function verifyConstruction(c: Construction, params: Params, o: Ver
           }
         }
         return r;
+      }, o, false),
+    );
+  }
+  if (built.cot && !o.signal?.aborted && first.interpreter === built.checks[0].interpreter) {
+    const route = built.cot;
+    const it = interpreterByName(first.interpreter);
+    reports.push(
+      await search(c, params, built, `the decoder's greedy CoT (${route.steps} steps) is the algorithm's trace`, first.interpreter, (input) => {
+        const cot = decodeCot(it, route.decoder, route.prompt(input), route.steps);
+        const want = route.trace(input);
+        const differs = want.findIndex((tok, k) => cot.generated[k] !== tok);
+        if (cot.tieAt !== null || differs >= 0) {
+          const k = cot.tieAt ?? differs + 1;
+          const label = (t: number | undefined) => (t === undefined ? 'a tie' : route.decoder.vocab.labels[t]);
+          throw new Error(`CoT step ${k} of the decoder emits ${label(cot.generated[k - 1])} but the algorithm's trace has ${label(want[k - 1])}`);
+        }
+        const pre = route.precondition?.(cot);
+        if (pre && !pre.ok) throw new Error(`the decoder's CoT is right but misses Theorem 5.4's precondition: ${pre.why}`);
+        return cot.steps[cot.steps.length - 1];
       }, o, false),
     );
   }

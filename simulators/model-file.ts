@@ -5,7 +5,7 @@
 // round trip. Loading checks every field and shape and names the first bad one by its path.
 import { ModelError } from './errors.ts';
 import { LabeledMatrix, type LabeledVector } from './matrix.ts';
-import { type Head, type Layer, type Mask, type Mlp, type Model, createHead, createMlp, createModel, validateModel } from './model.ts';
+import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { formatRational, isExactAsDouble, scalarFromJson } from './rational.ts';
 import { Space, type SubspaceSpec } from './space.ts';
 
@@ -62,6 +62,8 @@ export interface ModelJson {
   vocab: string[];
   maxLen: number;
   readout: 'last' | 'all';
+  /** Compiled models that read (v, #^m): `looped run --model` appends the padding (Theorem 5.4). */
+  padding?: { promptLength: number; token: string; count: number };
   residual: SubspaceJson[];
   W_E: MatrixJson;
   W_pos: MatrixJson;
@@ -100,6 +102,7 @@ export function modelToJson(model: Model): ModelJson {
     vocab: [...model.vocab.labels],
     maxLen: model.positions.dim,
     readout: model.readout,
+    padding: model.padding ? { ...model.padding } : undefined,
     residual: spaceJson(model.residual),
     W_E: matrixJson(model.W_E),
     W_pos: matrixJson(model.W_pos),
@@ -260,6 +263,10 @@ function readMlp(r: Reader, residual: Space, where: string): Mlp {
   return m;
 }
 
+function readPadding(r: Reader): PromptPadding {
+  return { promptLength: r.at('promptLength').int(1, 1 << 20), token: r.at('token').string(), count: r.at('count').int(0, 1 << 20) };
+}
+
 /** Parses and validates a model file (text or parsed JSON); a ModelError names the first bad field. */
 export function loadModel(source: string | unknown): Model {
   let value: unknown = source;
@@ -285,6 +292,7 @@ export function loadModel(source: string | unknown): Model {
     residual,
     maxLen: r.at('maxLen').int(1, 1 << 20),
     readout: r.at('readout').oneOf(['last', 'all'] as const),
+    padding: r.has('padding') ? readPadding(r.at('padding')) : undefined,
   });
   readMatrix(r.at('W_E'), model.W_E);
   readMatrix(r.at('W_pos'), model.W_pos);

@@ -2,7 +2,7 @@
 // residual network of the paper's Section 5 (no layer norm, no 1/√d scaling, causal softmax or
 // average-hard attention, ReLU MLPs, per-loop masks of Def. B.3/B.4).
 import { compile as compileExpression, type EvalFunction } from 'mathjs';
-import { ModelError } from './errors.ts';
+import { InputError, ModelError } from './errors.ts';
 import { LabeledMatrix, LabeledVector } from './matrix.ts';
 import { type Rational, type Scalar, rationalToNumber, toRational } from './rational.ts';
 import { Space, type SubspaceSpec, labelledSpace, space } from './space.ts';
@@ -63,6 +63,20 @@ export interface Stage {
 
 export type ReadoutMode = 'last' | 'all';
 
+/**
+ * The input a model was compiled for, when it is not just the user's prompt: Theorem 5.4's looped
+ * model reads (v, #^m), n prompt tokens then m copies of a start token. `looped run --model`
+ * appends the padding itself, so the user gives v only.
+ */
+export interface PromptPadding {
+  /** n: the prompt length the model was compiled for. */
+  readonly promptLength: number;
+  /** The vocabulary entry appended (#). */
+  readonly token: string;
+  /** m: how many are appended. */
+  readonly count: number;
+}
+
 export interface Model {
   readonly name: string;
   readonly description: string;
@@ -74,6 +88,8 @@ export interface Model {
   readonly W_U: LabeledMatrix; // residual → vocab
   readonly stages: Stage[];
   readout: ReadoutMode;
+  /** Set on compiled models whose input is the prompt plus padding (Theorem 5.4); absent otherwise. */
+  padding?: PromptPadding;
 }
 
 export interface ModelSpec {
@@ -84,6 +100,7 @@ export interface ModelSpec {
   /** Longest sequence the position embedding covers. */
   maxLen: number;
   readout?: ReadoutMode;
+  padding?: PromptPadding;
 }
 
 export function createModel(spec: ModelSpec): Model {
@@ -105,6 +122,7 @@ export function createModel(spec: ModelSpec): Model {
     W_U: new LabeledMatrix('unembed.W_U', spec.residual, vocab),
     stages: [],
     readout: spec.readout ?? 'last',
+    ...(spec.padding ? { padding: spec.padding } : {}),
   };
 }
 
@@ -182,6 +200,36 @@ export function addStage(model: Model, layers: Layer[], loops: number, mask: Mas
 const validated = new WeakSet<Model>();
 
 /** Checks every shape, loop count and mask; throws a ModelError naming the first problem. */
+function validatePadding(model: Model, p: PromptPadding): void {
+  const where = `model "${model.name}": padding`;
+  if (!Number.isInteger(p.promptLength) || p.promptLength < 1) throw new ModelError(`${where}: promptLength is ${p.promptLength}; it must be a whole number ≥ 1`);
+  if (!Number.isInteger(p.count) || p.count < 0) throw new ModelError(`${where}: count is ${p.count}; it must be a whole number ≥ 0`);
+  if (!model.vocab.labels.includes(p.token)) throw new ModelError(`${where}: token "${p.token}" is not in the vocabulary`);
+  if (p.promptLength + p.count > model.positions.dim) {
+    throw new ModelError(`${where}: ${p.promptLength} prompt tokens + ${p.count} × "${p.token}" need ${p.promptLength + p.count} positions; the model has ${model.positions.dim}`);
+  }
+}
+
+/**
+ * The model's input for a user's prompt: the prompt itself, or, for a model with padding, the
+ * prompt of exactly promptLength tokens followed by the padding. A prompt that already ends in
+ * the full padding is accepted as it is.
+ */
+export function paddedInput(model: Model, prompt: readonly number[]): number[] {
+  const p = model.padding;
+  if (p === undefined) return [...prompt];
+  const pad = model.vocab.labels.indexOf(p.token);
+  if (prompt.length === p.promptLength + p.count && prompt.slice(p.promptLength).every((t) => t === pad)) return [...prompt];
+  if (prompt.length !== p.promptLength) {
+    throw new InputError(
+      `"${model.name}" was compiled for prompts of ${p.promptLength} tokens (it appends ${p.count} × "${p.token}" itself); got ${prompt.length} tokens`,
+    );
+  }
+  const at = prompt.indexOf(pad);
+  if (at >= 0) throw new InputError(`token "${p.token}" at position ${at} is the padding token, which the prompt may not contain`);
+  return [...prompt, ...new Array<number>(p.count).fill(pad)];
+}
+
 export function validateModel(model: Model): void {
   const d = model.residual;
   const expect = (m: LabeledMatrix, rows: Space, cols: Space, where: string) => {
@@ -202,6 +250,7 @@ export function validateModel(model: Model): void {
   expect(model.W_E, model.vocab, d, 'embedding');
   expect(model.W_pos, model.positions, d, 'position embedding');
   expect(model.W_U, d, model.vocab, 'readout');
+  if (model.padding !== undefined) validatePadding(model, model.padding);
   if (model.stages.length === 0) {
     // A model with no stages is legal (embedding straight to readout) but almost always a mistake
     // in a construction; it is allowed so unit tests can check the embedding alone.

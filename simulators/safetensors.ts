@@ -19,12 +19,14 @@
 //   attention        JSON [stage][layer][head]: {name, role, kind, scale, causal, d_qk, d_ov, qk, ov}
 //                    (scale a number, or a rational string "1/3" when no double holds it)
 //   mlp              JSON [stage][layer]: {name, role, d_mlp, hidden} | null
+//   padding          (optional) JSON {promptLength, token, count}: the model reads the prompt
+//                    then count × token (Theorem 5.4's (v, #^m)); `looped run --model` appends them
 // Weights are F64 by default (a model whose weights are all doubles round-trips exactly) or F32.
 // A weight the dtype cannot hold exactly (an exact rational like 1/3 in F64, most values in F32)
 // is refused unless `allowRounding`, and then the report counts and names the rounded entries.
 import { ModelError } from './errors.ts';
 import type { LabeledMatrix } from './matrix.ts';
-import { type Head, type Layer, type Mask, type Mlp, type Model, createHead, createMlp, createModel, validateModel } from './model.ts';
+import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { MODEL_FORMAT, type SubspaceJson } from './model-file.ts';
 import { formatRational, isExactAsDouble, scalarFromJson } from './rational.ts';
 import { Space, type SubspaceSpec } from './space.ts';
@@ -360,7 +362,9 @@ export function modelToSafetensors(model: Model, options: ExportOptions = {}): E
       ),
     ),
     mlp: JSON.stringify(model.stages.map((s) => s.layers.map((l) => (l.mlp ? { name: l.mlp.name, role: l.mlp.role, d_mlp: l.mlp.hidden.dim, hidden: spaceJson(l.mlp.hidden) } : null)))),
+
   };
+  if (model.padding) metadata.padding = JSON.stringify(model.padding);
   return { bytes: writeSafetensors(tensors, metadata, dtype), dtype, dHead, rounded, tensors: tensors.length };
 }
 
@@ -524,7 +528,12 @@ export function loadSafetensors(bytes: Uint8Array): Model {
   const N = tPos.shape[0];
   if (N < 1 || N > MAX_DIM) fail(`tensor "${tensorName.pos}" covers ${N} positions; it must be 1..${MAX_DIM}`);
   const residual = readSpace(residualMeta, d, 'the residual width');
-  const model = createModel({ name, description, vocab, residual, maxLen: N, readout: readout as 'last' | 'all' });
+  let padding: PromptPadding | undefined;
+  if (md.padding !== undefined) {
+    const pm = metaJson(md, 'padding').only('promptLength', 'token', 'count');
+    padding = { promptLength: pm.at('promptLength').int(1, MAX_DIM), token: pm.at('token').string(), count: pm.at('count').int(0, MAX_DIM) };
+  }
+  const model = createModel({ name, description, vocab, residual, maxLen: N, readout: readout as 'last' | 'all', padding });
   fill(model.W_E, tE, tensorName.embed);
   fill(model.W_pos, tPos, tensorName.pos);
   fill(model.W_U, tU, tensorName.unembed);

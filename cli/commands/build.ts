@@ -9,11 +9,16 @@ import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args
 import { type Out, toJson } from '../output.ts';
 
 export const buildHelp = `looped build <construction> [--param k=v …] [--interpreter NAME] --out FILE [--json]
+looped build <cot-task> [--param k=v …] --decoder --out FILE
 looped build random-decoder --layers L --width d --heads H --vocab V --seed S [--hidden h] [--max-len N] --out FILE
 
 Builds the construction and writes its model file (format looped/1: JSON, sparse matrices, exact
 rationals as strings, every subspace label). The model is the construction's hard-attention one,
 or the variant it declares for --interpreter (e.g. fixed:4 for its softmax variant).
+
+For a chain-of-thought task (cot-automaton, cot-p-hop, cot-circuit) the construction is the
+Theorem 5.4 looped model; --decoder writes the non-looped decoder it was compiled from instead, to
+run with CoT or to compile yourself (looped compile thm-5.4 --source FILE --n N --steps M).
 
 random-decoder writes a random non-looped decoder (causal hard-attention heads, small integer
 weights, readout at the last position) named by its seed, for experiments with the compilers
@@ -21,7 +26,8 @@ weights, readout at the last position) named by its seed, for experiments with t
 
 Examples:
   looped build lemma-b4 --param n=16 --out b4.json && looped run --model b4.json --input '["1","2","3"]'
-  looped build random-decoder --layers 2 --width 4 --heads 1 --vocab 3 --seed 7 --out dec.json`;
+  looped build random-decoder --layers 2 --width 4 --heads 1 --vocab 3 --seed 7 --out dec.json
+  looped build cot-automaton --param automaton=parity --param n=8 --decoder --out parity.json`;
 
 function randomDecoderModel(values: Parsed['values']): Model {
   const layers = intOption(values.layers, 'layers', 1, 32, 2);
@@ -53,10 +59,12 @@ export function build(argv: string[], out: Out): number {
       vocab: { type: 'string' },
       seed: { type: 'string' },
       'max-len': { type: 'string' },
+      decoder: { type: 'boolean' },
     },
     'build',
   );
   if (values.help) return out.print(buildHelp), 0;
+  if (values.decoder && positionals[0] === 'random-decoder') throw new UsageError('--decoder is for the cot-… tasks; random-decoder writes a decoder already');
   if (positionals.length !== 1) throw new UsageError('build takes one construction (see looped list) or random-decoder');
   const file = stringOption(values.out);
   if (file === undefined) throw new UsageError('build needs --out FILE');
@@ -69,8 +77,13 @@ export function build(argv: string[], out: Out): number {
     const c = constructionById(positionals[0]);
     const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
     const built = c.build(params) as Built<unknown, unknown>;
-    model = modelFor(built, stringOption(values.interpreter) ?? built.checks[0].interpreter);
-    what = { construction: c.id, params };
+    if (values.decoder) {
+      if (!built.cot) throw new UsageError(`--decoder: ${c.id} is not compiled from a chain-of-thought decoder (the cot-… tasks are)`);
+      model = built.cot.decoder;
+    } else {
+      model = modelFor(built, stringOption(values.interpreter) ?? built.checks[0].interpreter);
+    }
+    what = { construction: c.id, params, ...(values.decoder ? { decoder: true, steps: built.cot?.steps } : {}) };
   }
   const text = JSON.stringify(modelToJson(model));
   try {

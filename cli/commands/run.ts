@@ -2,7 +2,8 @@ import { modelFor, resolveParams, type Built } from '../../proofs/construction.t
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
-import { type Model, type ModelSizes, modelSizes, withAttention, withLoops } from '../../simulators/model.ts';
+import { latentRows } from '../../simulators/latent.ts';
+import { type Model, type ModelSizes, modelSizes, paddedInput, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
 import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
 import { parseTokens, readModelFile } from '../model-input.ts';
@@ -10,7 +11,7 @@ import { type Out, fmtNumber, toJson } from '../output.ts';
 
 export const runHelp = `looped run <construction> [--param k=v …] --input '[…]' [--interpreter NAME] [--trace] [--json]
                           [--loops L] [--softmax-scale β]
-looped run --model FILE --input '[…]' [--interpreter NAME] [--trace] [--json]
+looped run --model FILE --input '[…]' [--interpreter NAME] [--all-positions] [--trace] [--json]
 
 Builds the construction, runs it on one input and prints the answer beside the reference
 algorithm's, the sizes and the margins (the gap between the best and second-best attention score
@@ -25,11 +26,18 @@ weakenings \`looped counterexample\` searches under, so its replay commands use 
 
 With --model, FILE is a model file — looped/1 JSON (looped build … --out FILE) or safetensors
 (looped export …), told apart by content — and the input is a JSON array of tokens, each a
-vocabulary entry as a string or an index as a number.
+vocabulary entry as a string or an index as a number. A model compiled by \`looped compile thm-5.4\`
+records the prompt length n and the padding it reads: give the prompt v of n tokens and the run
+appends #^m itself (the answer is TF^m(v), the source's m-th CoT token). --all-positions prints
+what the readout says at every position after every loop: for a Theorem 5.4 model, the prompt
+and the chain of thought so far, one more token per loop (the latent thoughts).
 
 Examples:
   looped run lemma-b9-shift --param n=6 --input '[0,1,2,3,0,1]'
-  looped run lemma-b4 --param n=8 --input '[3,1,2,0,1,1,2,3]' --interpreter fixed:5 --json`;
+  looped run lemma-b4 --param n=8 --input '[3,1,2,0,1,1,2,3]' --interpreter fixed:5 --json
+  looped build random-decoder --layers 2 --width 4 --heads 1 --vocab 3 --seed 7 --out dec.json
+  looped compile thm-5.4 --source dec.json --n 4 --steps 3 --out cot.json
+  looped run --model cot.json --input '[0,1,2,0]' --all-positions`;
 
 export function run(argv: string[], out: Out): number {
   const { positionals, values } = parse(
@@ -43,6 +51,7 @@ export function run(argv: string[], out: Out): number {
       loops: { type: 'string' },
       'softmax-scale': { type: 'string' },
       model: { type: 'string' },
+      'all-positions': { type: 'boolean' },
     },
     'run',
   );
@@ -142,15 +151,17 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
   const model = readModelFile(path);
   const inputText = stringOption(values.input);
   if (inputText === undefined) throw new UsageError('run needs --input, a JSON array of tokens');
-  const tokens = parseTokens(model, inputText);
+  const tokens = paddedInput(model, parseTokens(model, inputText));
+  const latent = Boolean(values['all-positions']);
   const interpreter = interpreterByName(stringOption(values.interpreter) ?? (model.stages.some((s) => s.layers.some((l) => l.heads.some((h) => h.kind === 'softmax'))) ? 'float64' : 'exact'));
   let run = model;
   if (values.loops !== undefined) {
     const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
     run = withLoops(model, model.stages.map(() => loops));
   }
-  const r = interpreter.run(run, tokens, { trace: Boolean(values.trace) });
+  const r = interpreter.run(run, tokens, { trace: Boolean(values.trace) || latent });
   const name = (t: number | null) => (t === null ? null : model.vocab.labels[t]);
+  const rows = latent ? latentRows(run, r) : undefined;
   const sizes = modelSizes(run);
   if (out.json) {
     out.print(
@@ -163,7 +174,9 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
         tie: r.tie,
         margins: r.margins,
         readouts: r.readouts.map((o) => ({ position: o.position, token: name(o.token), top: o.top.map(name), logits: o.logits, margin: o.margin })),
-        trace: r.trace ? Object.fromEntries([...r.trace.snapshots].map(([k, s]) => [k, s.exact ?? s.values])) : undefined,
+        padding: model.padding,
+        allPositions: rows?.map((row) => ({ loop: row.loop, tokens: row.tokens.map(name) })),
+        trace: values.trace && r.trace ? Object.fromEntries([...r.trace.snapshots].map(([k, s]) => [k, s.exact ?? s.values])) : undefined,
       }),
     );
     return 0;
@@ -173,6 +186,14 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
   out.print(`${color.dim('answer   ')} ${color.bold(r.tie ? `tie between ${r.readouts[r.readouts.length - 1].top.map(name).join(', ')}` : String(name(r.answer)))}`);
   if (model.readout === 'all') out.print(`${color.dim('per position')} ${r.readouts.map((o) => name(o.token) ?? 'tie').join(' ')}`);
   out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
-  if (r.trace) printTrace(out, run, r);
+  if (model.padding) out.print(`${color.dim('input    ')} the prompt (${model.padding.promptLength} tokens) + ${model.padding.count} × ${model.padding.token}, appended`);
+  if (rows) {
+    out.print(color.dim('readout at every position (after the embedding, then after each loop):'));
+    const cells = rows.map((row) => row.tokens.map((t) => name(t) ?? 'tie'));
+    const w = Math.max(3, ...cells.flat().map((c) => c.length));
+    out.print(`${'position'.padEnd(9)} ${tokens.map((_, i) => String(i).padStart(w)).join(' ')}`);
+    rows.forEach((row, k) => out.print(`${(row.loop === 0 ? 'embed' : `loop ${row.loop}`).padEnd(9)} ${cells[k].map((c) => c.padStart(w)).join(' ')}`));
+  }
+  if (values.trace && r.trace) printTrace(out, run, r);
   return 0;
 }

@@ -1,0 +1,112 @@
+// Decoders that solve a real task by chain of thought, and the looped models Theorem 5.4 compiles
+// from them. A task module writes ONE non-looped decoder (causal hard-attention heads, readout at
+// the last position) whose greedy CoT emits the steps of an iterative algorithm one token at a
+// time (an automaton's states, the hops of p-hop, the gate values of a circuit), plus that
+// algorithm as the reference. cotTaskConstruction turns it into a registered construction whose
+// model is the Theorem 5.4 compilation of the decoder, so `looped verify cot-…` checks, on the
+// same inputs:
+//   * the decoder's greedy CoT equals the algorithm's trace, token for token (Built.cot);
+//   * the looped model's answer equals the algorithm's answer (exact; fixed:s with the softmax SHIFT);
+//   * lockstep: after loop t the looped model's positions hold the prompt and trace tokens 1..t.
+import type { Arbitrary } from 'fast-check';
+import type { Model } from '../../simulators/model.ts';
+import type { Built, ClaimedSizes, Construction, CotRoute, ParamSpec, Params, WordSpace } from '../construction.ts';
+import { compileThm54, cotPrecondition, lockstepRows, withPads, withSoftmaxShift, type Thm54Compiled } from '../thm-5-4-cot-loops.ts';
+
+/** A decoder for one task instance (the parameters fixed), with its reference algorithm. */
+export interface CotTaskBuilt<I> {
+  /** The non-looped decoder: causal hard-attention heads, readout 'last', no loop masks. */
+  decoder: Model;
+  /** Prompt length in tokens (the looped model reads exactly n prompt tokens). */
+  n: number;
+  /** CoT steps m to the answer (= loops of the compiled model). */
+  steps: number;
+  /** Numbers for the claimed-size formulas (n, p, states, gates, …); the compiler adds L, d, s, … */
+  scope: Record<string, number>;
+  /** The decoder's prompt for an input: n token indices of the decoder's vocabulary. */
+  prompt(input: I): number[];
+  /** The algorithm's trace: the `steps` tokens a correct CoT emits; the last one is the answer. */
+  trace(input: I): number[];
+  parseInput(text: string): I;
+  formatInput(input: I): string;
+  arbitrary(): Arbitrary<I>;
+  exhaustive?: WordSpace;
+}
+
+export interface CotTask<I> {
+  id: string;
+  title: string;
+  /** What it demonstrates, e.g. "Theorem 5.4 on a finite automaton (CoT: one state per step)". */
+  theorem: string;
+  statement: string;
+  params: ParamSpec[];
+  /** Sizes claimed for the LOOPED model, as formulas in the task's scope plus the compiler's (L, d, H, V, n, m, s, N). */
+  claimed: ClaimedSizes;
+  deviations?: string;
+  build(params: Params): CotTaskBuilt<I>;
+}
+
+export interface CotTaskOutput {
+  answer: number | null;
+}
+
+/** Compiles a task decoder with Theorem 5.4 (variant a) and checks that the result is well posed. */
+export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>): Thm54Compiled {
+  return compileThm54(t.decoder, { n: t.n, m: t.steps, name: `${task.id}: ${t.decoder.name}, CoT in ${t.steps} loops (Theorem 5.4a)` });
+}
+
+export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTaskOutput> {
+  const build = (params: Params): Built<I, CotTaskOutput> & { cot: CotRoute<I> } => {
+    const t = task.build(params);
+    const c = compileTask(task, t);
+    const labels = c.model.vocab.labels;
+    const answerOf = (input: I): number => {
+      const tr = t.trace(input);
+      if (tr.length !== t.steps) throw new Error(`${task.id}: the reference trace has ${tr.length} tokens, not ${t.steps}`);
+      return tr[tr.length - 1];
+    };
+    return {
+      model: c.model,
+      scope: { ...t.scope, ...c.scope },
+      bits: c.s,
+      encode: (input) => withPads(c, t.prompt(input)),
+      decode: (run) => ({ answer: run.answer }),
+      reference: (input) => ({ answer: answerOf(input) }),
+      equal: (a, b) => a.answer === b.answer,
+      parseInput: (text) => t.parseInput(text),
+      formatInput: (input) => t.formatInput(input),
+      formatAnswer: (o) => ({ answer: o.answer === null ? null : labels[o.answer] }),
+      arbitrary: () => t.arbitrary(),
+      exhaustive: t.exhaustive,
+      checks: [
+        { label: 'exact, hard attention: the looped answer is the algorithm\'s', interpreter: 'exact', model: c.model },
+        { label: `fixed:${c.s}, softmax SHIFT (Lemma B.4 one-hot in F_s)`, interpreter: `fixed:${c.s}`, model: withSoftmaxShift(c.model) },
+      ],
+      lockstep: {
+        describe: 'after loop t, positions 0..n+t−1 hold exactly the prompt and the algorithm\'s trace tokens 1..t',
+        compare: (input, run) => lockstepRows(c, t.prompt(input), run, t.trace(input)).map((r) => ({ loop: r.loop, expected: r.expected, got: r.got })),
+      },
+      extraLoopsStable: {
+        holds: true,
+        why: 'loop t > m recomputes only positions i ≥ n + t − 1 ≥ n + m, beyond the input: every state is frozen',
+      },
+      cot: {
+        decoder: t.decoder,
+        steps: t.steps,
+        prompt: (input) => t.prompt(input),
+        trace: (input) => t.trace(input),
+        precondition: (cot) => cotPrecondition(c, cot),
+      },
+    };
+  };
+  return {
+    id: task.id,
+    title: task.title,
+    theorem: task.theorem,
+    statement: task.statement,
+    params: task.params,
+    claimed: task.claimed,
+    deviations: task.deviations,
+    build,
+  };
+}
