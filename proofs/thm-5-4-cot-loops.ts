@@ -1,6 +1,11 @@
 // Theorem 5.4 (= B.5), variant (a) with explicit loop masks (Def. B.4): m steps of greedy CoT of
 // any L-layer decoder in m loops of one block — as a compiler.
 //
+// Variant (b), without masks, is proofs/thm-5-4/unmasked.ts; the steps both build (state, embedding,
+// source layers, readout, decode–encode, SHIFT) are proofs/thm-5-4/compiler.ts. This module keeps
+// variant (a), what checks both (lockstepRows, cotPrecondition, withSoftmaxShift, …) and the
+// registered construction `thm-5.4`, whose parameter `variant` picks masks (a) or no-masks (b).
+//
 // SOURCE. A decoder: every head causal, readout 'last', no loop masks; its stages unroll to depth
 // L (a Layer object listed twice runs twice; the block below lists it twice, sharing it). Width d
 // under the source's own subspace names, vocabulary Σ (|Σ| = V), position embedding θ_PE for at
@@ -65,67 +70,23 @@ import fc from 'fast-check';
 import { InputError, UnsupportedError, UsageError } from '../simulators/errors.ts';
 import { decodeCot, type CotResult } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import type { LabeledMatrix, LabeledVector } from '../simulators/matrix.ts';
-import { type Head, type Layer, type Mlp, type Model, addStage, createHead, createLayer, createMlp, createModel, modelSizes, validateModel } from '../simulators/model.ts';
+import { type Model, modelSizes } from '../simulators/model.ts';
 import { type Rational, parseRational, toRational } from '../simulators/rational.ts';
 import type { RunResult } from '../simulators/result.ts';
-import type { Space } from '../simulators/space.ts';
-import { bitsFor, embedConstantOne, embedPositionCodes, sbin } from './codes.ts';
+import { sbin } from './codes.ts';
 import { type Built, type ClaimedSizes, type Construction, type ParamSpec, type Params, type SizeRow, compareSizes } from './construction.ts';
-import { decodeEmbedLayers, writeDecodeEmbed } from './gadgets/decode-embed.ts';
-import { addOneHotHead, intParam } from './gadgets/lemma-b4.ts';
-import { addUnits } from './gadgets/units.ts';
+import { intParam } from './gadgets/lemma-b4.ts';
+import { type Thm54Compiled, type Thm54Options, type Thm54Variant, THM54_VARIANTS, addDecodeLayers, addReadoutLayer, addShiftLayer, finishThm54, sourceParts, startThm54 } from './thm-5-4/compiler.ts';
 import { randomDecoder } from './thm-5-4/random-decoder.ts';
+import { compileThm54Unmasked } from './thm-5-4/unmasked.ts';
+
+export { type Thm54Compiled, type Thm54Names, type Thm54Options, type Thm54Scope, type Thm54Variant, THM54_VARIANTS, analyseDecoder, positionBits } from './thm-5-4/compiler.ts';
+export { GATE_BITS, type Thm54UnmaskedOptions, compileThm54Unmasked } from './thm-5-4/unmasked.ts';
 
 const ID = 'thm-5.4';
 
-export interface Thm54Options {
-  /** Prompt length n: the looped model reads exactly n prompt tokens, then m tokens #. */
-  n: number;
-  /** CoT steps m = loops. */
-  m: number;
-  /** Bits of the position codes and grid of the argmax (default ⌊log2(n + m)⌋ + 1; at least bitsFor(n + m)). */
-  s?: number;
-  /** The new token (default "#"); an error if the source vocabulary has it. */
-  startToken?: string;
-  name?: string;
-}
-
-export interface Thm54Scope {
-  L: number;
-  d: number;
-  H: number;
-  V: number;
-  n: number;
-  m: number;
-  s: number;
-  N: number;
-  dFF: number;
-  dATTN: number;
-  [key: string]: number;
-}
-
-export interface Thm54Compiled {
-  model: Model;
-  source: Model;
-  n: number;
-  m: number;
-  s: number;
-  /** The source layers in depth order (the block's first L layers copy them). */
-  schedule: Layer[];
-  scope: Thm54Scope;
-  /** Index of # in the looped vocabulary (source tokens keep their indices). */
-  startToken: number;
-  names: { pos: string; prev: string; one: string; tok: string; logits: string; onehot: string; sums: string };
-}
-
-/** s = ⌊log2(n + m)⌋ + 1, the proof's bits (erratum 5). */
-export function positionBits(n: number, m: number): number {
-  return Math.floor(Math.log2(n + m)) + 1;
-}
-
 export const CLAIMED: ClaimedSizes = {
-  // L + O(1): the O(1) as built here, 1 readout + 3 decode–encode (Lemma B.7) + 1 SHIFT layer.
+  // L + O(1): the O(1) as built here, 1 readout + 3 decode–encode (Lemma B.7) + 1 SHIFT layer (both variants).
   layersPerBlock: 'L + 5',
   loops: 'm',
   // Erratum 5: the statement says "constantly many" extra dimensions, the proof adds 3s.
@@ -134,212 +95,40 @@ export const CLAIMED: ClaimedSizes = {
   bits: 'floor(log2(n + m)) + 1',
 };
 
-// ---------------------------------------------------------------- the source
-
-/** The unrolled schedule and the scope; refuses what Theorem 5.4 does not cover. */
-export function analyseDecoder(source: Model, n: number, m: number): { schedule: Layer[]; scope: { L: number; d: number; H: number; V: number; dFF: number; dATTN: number } } {
-  validateModel(source);
-  if (source.readout !== 'last') throw new UnsupportedError(`Theorem 5.4 compiles decoders read at the last position; "${source.name}" reads out at every position (readout 'all')`);
-  const schedule: Layer[] = [];
-  source.stages.forEach((stage, s) => {
-    if (stage.mask !== null) throw new UnsupportedError(`Theorem 5.4 compiles unmasked decoders, but stage ${s} of "${source.name}" has the loop mask "${stage.mask.expr}"`);
-    stage.layers.forEach((layer, l) =>
-      layer.heads.forEach((h) => {
-        if (!h.causal) throw new UnsupportedError(`Theorem 5.4 compiles decoders, but stage ${s}, layer ${l}, head '${h.name}' of "${source.name}" is not causal: later positions (the #s) would change earlier ones`);
-      }),
-    );
-    for (let t = 0; t < stage.loops; t++) schedule.push(...stage.layers);
-  });
-  const need = n + m - 1;
-  if (source.positions.dim < need) {
-    throw new UsageError(`Theorem 5.4: ${m} CoT steps on a prompt of ${n} read ${need} positions, but "${source.name}" has ${source.positions.dim} (lower n or m)`);
-  }
-  const heads = schedule.flatMap((l) => l.heads);
-  return {
-    schedule,
-    scope: {
-      L: schedule.length,
-      d: source.residual.dim,
-      H: Math.max(0, ...schedule.map((l) => l.heads.length)),
-      V: source.vocab.dim,
-      dFF: Math.max(0, ...schedule.map((l) => l.mlp?.hidden.dim ?? 0)),
-      dATTN: Math.max(0, ...heads.map((h) => Math.max(h.qk.dim, h.ov.dim))),
-    },
-  };
-}
-
-// ---------------------------------------------------------------- helpers
-
-function fresh(sp: Space, base: string, taken: readonly string[]): string {
-  let name = base;
-  while (sp.has(name) || taken.includes(name)) name += "'";
-  return name;
-}
-
-/** Copies src into dst; dst's rows and columns start with src's (the residual extends the source's). */
-function copyMatrix(dst: LabeledMatrix, src: LabeledMatrix): void {
-  src.rowsSparse().forEach((row, r) => row.forEach((e) => dst.setAt(r, e.col, e.exact)));
-}
-
-function copyVector(dst: LabeledVector, src: LabeledVector): void {
-  src.matrix.rowsSparse()[0].forEach((e) => dst.setAt(e.col, e.exact));
-}
-
-function copyLayer(residual: Space, src: Layer, depth: number): Layer {
-  const layer = createLayer(`source layer at depth ${depth + 1}${src.role ? `: ${src.role}` : ''}`);
-  for (const h of src.heads) {
-    const c: Head = createHead(residual, { name: h.name, role: h.role, kind: h.kind, scale: h.scale, causal: h.causal, qk: h.qk, ov: h.ov }, `block layer ${depth}, head '${h.name}'`);
-    copyMatrix(c.W_Q, h.W_Q);
-    copyMatrix(c.W_K, h.W_K);
-    copyMatrix(c.W_V, h.W_V);
-    copyMatrix(c.W_O, h.W_O);
-    layer.heads.push(c);
-  }
-  if (src.mlp) {
-    const mlp: Mlp = createMlp(residual, { name: src.mlp.name, role: src.mlp.role, hidden: src.mlp.hidden }, `block layer ${depth}, mlp`);
-    copyMatrix(mlp.W_in, src.mlp.W_in);
-    copyMatrix(mlp.W_out, src.mlp.W_out);
-    copyVector(mlp.b_in, src.mlp.b_in);
-    copyVector(mlp.b_out, src.mlp.b_out);
-    layer.mlp = mlp;
-  }
-  return layer;
-}
-
 // ---------------------------------------------------------------- the compiler
 
 export function compileThm54(source: Model, options: Thm54Options): Thm54Compiled {
-  const { n, m } = options;
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`Theorem 5.4: the prompt length n must be a whole number ≥ 1, got ${n}`);
-  if (!Number.isInteger(m) || m < 1) throw new UsageError(`Theorem 5.4: the step count m must be a whole number ≥ 1, got ${m}`);
-  const N = n + m;
-  const s = options.s ?? positionBits(n, m);
-  if (!Number.isInteger(s) || s < bitsFor(N) || s > 26) {
-    throw new UsageError(`Theorem 5.4: s must be a whole number of bits in ${bitsFor(N)}..26 (the codes of ${N} positions must differ), got ${s}`);
-  }
-  const a = analyseDecoder(source, n, m);
-  const { L, V } = a.scope;
-  const start = options.startToken ?? '#';
-  if (source.vocab.labels.includes(start)) {
-    throw new UnsupportedError(`Theorem 5.4 appends a new token "${start}", but the vocabulary of "${source.name}" already has "${start}" (name another start token)`);
-  }
-
-  const taken: string[] = [];
-  const nm = (base: string) => {
-    const x = fresh(source.residual, base, taken);
-    taken.push(x);
-    return x;
-  };
-  const names = { pos: nm('pos'), prev: nm('prev'), one: nm('one'), tok: nm('tok'), logits: nm('logits'), onehot: nm('onehot'), sums: nm('sums') };
-  const vocabLabels = source.vocab.labels;
-  const residual = source.residual.extend({
-    [names.pos]: { size: s, describe: 'sbin(i): the position code (key of SHIFT, lookup of θ_PE), least significant bit first' },
-    [names.prev]: { size: s, describe: 'sbin(max(i − 1, 0)): the previous position (query of SHIFT)' },
-    [names.one]: { size: 1, describe: 'the constant 1' },
-    [names.tok]: { size: V, labels: vocabLabels.map((x) => `${names.tok}[${x}]`), describe: 'one-hot of the token held at i (0 for #): the readout reads it' },
-    [names.logits]: { size: V, labels: vocabLabels.map((x) => `${names.logits}[${x}]`), describe: 'scratch: ℓ = x·W_U, then the one-hot of argmax ℓ (0 between loops)' },
-    [names.onehot]: { size: V, describe: 'Lemma B.7 scratch: the argmax one-hot (0 between loops)' },
-    [names.sums]: { size: V, describe: 'Lemma B.6 scratch: S_v = Σ_u relu(ℓ_u − ℓ_v) (0 between loops)' },
+  const d = startThm54(source, options, {
+    variant: 'masks',
+    name: (k) => `${k.source.name} CoT in ${k.m} loops (Theorem 5.4a, n=${k.n})`,
+    describe: (k) =>
+      `Theorem 5.4, variant (a): ${k.m} greedy CoT steps of "${k.source.name}" (depth ${k.L}) on a prompt of ${k.n} tokens, as a block of ` +
+      `${k.L + 5} layers looped ${k.m} times on (v, ${k.start}^${k.m}) with the loop masks M^t(i) = 1[i − t ≥ n]; s = ${k.s} bits`,
   });
-  const model = createModel({
-    name: options.name ?? `${source.name} CoT in ${m} loops (Theorem 5.4a, n=${n})`,
-    description:
-      `Theorem 5.4, variant (a): ${m} greedy CoT steps of "${source.name}" (depth ${L}) on a prompt of ${n} tokens, as a block of ` +
-      `${L + 5} layers looped ${m} times on (v, ${start}^${m}) with the loop masks M^t(i) = 1[i − t ≥ n]; s = ${s} bits`,
-    vocab: [...vocabLabels, start],
-    residual,
-    maxLen: N,
-    readout: 'last',
-  });
-
-  // Embedding: source token v ↦ θ_TE(v) and e_v on tok; # ↦ 0; position i ↦ θ_PE(i) (0 beyond the source), codes, 1.
-  copyMatrix(model.W_E, source.W_E);
-  for (let v = 0; v < V; v++) model.W_E.set(['vocab', v], [names.tok, v], 1);
-  source.W_pos.rowsSparse().forEach((row, p) => {
-    if (p < N) for (const e of row) model.W_pos.setAt(p, e.col, e.exact);
-  });
-  embedPositionCodes(model, names.pos, s);
-  embedPositionCodes(model, names.prev, s, (i) => Math.max(i - 1, 0));
-  embedConstantOne(model, names.one);
-  // Readout: the token held at the position.
-  for (let v = 0; v < V; v++) model.W_U.set([names.tok, v], ['vocab', v], 1);
-
-  // The block.
-  const copies = new Map<Layer, Layer>();
-  const layers: Layer[] = a.schedule.map((src, depth) => {
-    let c = copies.get(src);
-    if (c === undefined) {
-      c = copyLayer(residual, src, depth);
-      copies.set(src, c);
-    }
-    return c;
-  });
-
+  const { names, n } = d;
   // Layer L: ℓ = x·W_U into logits.
-  const readout = createLayer('readout: the source logits x·W_U into the scratch `logits`');
-  const ro = addUnits(model, readout, {
-    'readout.pos': { size: V, labels: vocabLabels.map((x) => `relu(+ℓ[${x}])`), describe: 'relu(⟨x, U_v⟩)' },
-    'readout.neg': { size: V, labels: vocabLabels.map((x) => `relu(−ℓ[${x}])`), describe: 'relu(−⟨x, U_v⟩)' },
-  }, 'logits ℓ = x·W_U of the source readout');
-  source.W_U.rowsSparse().forEach((row, r) =>
-    row.forEach((e) => {
-      ro.W_in.setAt(r, ro.hidden.index('readout.pos', e.col), e.exact);
-      ro.W_in.setAt(r, ro.hidden.index('readout.neg', e.col), e.exact.neg());
-    }),
-  );
-  for (let v = 0; v < V; v++) {
-    ro.W_out.set(['readout.pos', v], [names.logits, v], 1);
-    ro.W_out.set(['readout.neg', v], [names.logits, v], -1);
-  }
-  layers.push(readout);
-
+  addReadoutLayer(d);
   // Layers L+1..L+3: Lemma B.7 — logits ← one-hot(argmax ℓ); source parts and tok cleared.
-  const decode = Array.from({ length: decodeEmbedLayers(false) }, (_, k) => createLayer(`decode–encode (Lemma B.7), layer ${k + 1}`));
-  const identityV = Array.from({ length: V }, (_, v) => Array.from({ length: V }, (_, u) => (u === v ? 1 : 0)));
-  writeDecodeEmbed(model, decode, {
-    name: 'decode',
-    s,
-    logits: names.logits,
-    embedding: identityV,
-    to: names.logits,
-    onehot: names.onehot,
-    sums: names.sums,
-    clear: [...source.residual.parts.map((p) => p.name), names.tok, names.logits],
-  });
-  layers.push(...decode);
-
-  // Layer L+4: SHIFT, then clear the scratch and add θ_PE(i) back.
-  const shift = createLayer('SHIFT (Lemma B.9): position i receives the token position i − 1 predicted; θ_PE(i) re-added');
-  const head = addOneHotHead(model, shift, {
-    name: 'shift',
-    role: 'copies the argmax one-hot of position i − 1 into tok, and its source embedding θ_TE into the source parts',
-    bits: s,
-    query: names.prev,
-    key: names.pos,
-    one: names.one,
-    from: names.logits,
+  addDecodeLayers(d, [...sourceParts(d), names.tok, names.logits]);
+  // Layer L+4: SHIFT into tok and, through θ_TE, the source parts; then clear the scratch and add θ_PE(i) back.
+  addShiftLayer(d, {
     to: names.tok,
+    embedding: true,
+    role: 'SHIFT (Lemma B.9): position i receives the token position i − 1 predicted; θ_PE(i) re-added',
+    headRole: 'copies the argmax one-hot of position i − 1 into tok, and its source embedding θ_TE into the source parts',
   });
-  source.W_E.rowsSparse().forEach((row, v) => row.forEach((e) => head.W_O.setAt(head.ov.index('value', v), e.col, e.exact)));
-  const posRows = source.W_pos.rowsSparse();
-  const fin = addUnits(model, shift, {
-    'shift.clear': { size: V, labels: vocabLabels.map((x) => `clear ${names.logits}[${x}]`), describe: 'relu(ℓ_v), subtracted: the scratch is 0 again' },
-    pe: { size: N, labels: Array.from({ length: N }, (_, k) => `1[i=${k}]`), describe: 'relu(⟨sbin(k), pos⟩ − (s − 1)) = 1[i = k]: writes θ_PE(k)' },
-  }, 'clear the scratch; add θ_PE(i) back by a lookup on sbin(i)');
-  for (let v = 0; v < V; v++) {
-    fin.W_in.set([names.logits, v], ['shift.clear', v], 1);
-    fin.W_out.set(['shift.clear', v], [names.logits, v], -1);
-  }
-  for (let k = 0; k < N; k++) {
-    sbin(k, s).forEach((c, b) => fin.W_in.set([names.pos, b], ['pe', k], c));
-    fin.W_in.set(names.one, ['pe', k], -(s - 1));
-    for (const e of posRows[k] ?? []) fin.W_out.setAt(fin.hidden.index('pe', k), e.col, e.exact);
-  }
-  layers.push(shift);
+  return finishThm54(d, { expr: `i + 1 - t >= ${n}`, describe: `M^t(i) = 1[i − t ≥ ${n}] (1-indexed): positions ≥ n + t are recomputed in loop t` });
+}
 
-  addStage(model, layers, m, { expr: `i + 1 - t >= ${n}`, describe: `M^t(i) = 1[i − t ≥ ${n}] (1-indexed): positions ≥ n + t are recomputed in loop t` });
-  validateModel(model);
-  return { model, source, n, m, s, schedule: a.schedule, scope: { ...a.scope, n, m, s, N }, startToken: V, names };
+/** Either variant: (a) with loop masks (compileThm54), (b) without (compileThm54Unmasked). */
+export function compileThm54Variant(source: Model, options: Thm54Options & { variant?: Thm54Variant; gateBits?: number }): Thm54Compiled {
+  const variant = options.variant ?? 'masks';
+  if (!THM54_VARIANTS.includes(variant)) throw new UsageError(`Theorem 5.4: the variant must be one of ${THM54_VARIANTS.join(', ')}, got "${String(variant)}"`);
+  if (variant === 'masks') {
+    if (options.gateBits !== undefined) throw new UsageError('Theorem 5.4: gateBits is for variant no-masks (variant masks has no gate)');
+    return compileThm54(source, options);
+  }
+  return compileThm54Unmasked(source, options);
 }
 
 // ---------------------------------------------------------------- running and checking
@@ -375,11 +164,28 @@ export function embeddingRow(model: Model, token: number, position: number): Rat
   return row;
 }
 
+/**
+ * The state position `position` must hold after loop `loop` when it holds `token`: the embedding
+ * of (token, position), except variant (b)'s counter, which the block advances once a loop at
+ * every position: sbin(n + loop) (mod 2^s), with the wraps counted in `wrap`. For variant (a), and
+ * for loop 0, it is embeddingRow.
+ */
+export function stateAfterLoop(c: Thm54Compiled, token: number, position: number, loop: number): Rational[] {
+  const row = embeddingRow(c.model, token, position);
+  if (c.names.counter !== undefined) {
+    const value = c.n + loop;
+    const at = c.model.residual.range(c.names.counter).offset;
+    sbin(value, c.s, { wrap: true }).forEach((b, k) => (row[at + k] = toRational(b)));
+    if (c.names.wrap !== undefined) row[c.model.residual.range(c.names.wrap).offset] = toRational(Math.floor(value / 2 ** c.s));
+  }
+  return row;
+}
+
 export interface Thm54LockstepRow {
   loop: number;
   /** The tokens positions 0..n+t−1 should hold: v, then CoT tokens 1..t. */
   expected: number[];
-  /** The tokens they hold (the readout of tok), null where the state is not exactly an embedding. */
+  /** The tokens they hold (the readout of tok), null where the state is not exactly the one stateAfterLoop prescribes. */
   got: (number | null)[];
   ok: boolean;
 }
@@ -387,7 +193,8 @@ export interface Thm54LockstepRow {
 /**
  * Lockstep from a traced exact run: after loop t the state at every position 0..n+t−1 is EXACTLY
  * the looped model's embedding of (v, CoT_1..CoT_t) there — the prompt frozen, position n+t−1
- * (the notes' n+t, 1-indexed) holding CoT token t.
+ * (the notes' n+t, 1-indexed) holding CoT token t — with, in variant (b), the counter at
+ * sbin(n + t) (stateAfterLoop).
  */
 export function lockstepRows(c: Thm54Compiled, prompt: readonly number[], run: RunResult, cot: readonly number[]): Thm54LockstepRow[] {
   if (!run.trace) throw new Error('lockstep needs a run with { trace: true }');
@@ -397,7 +204,7 @@ export function lockstepRows(c: Thm54Compiled, prompt: readonly number[], run: R
     if (!snap.exact) throw new Error(`lockstep compares exact states; interpreter ${run.interpreter} has none`);
     const expected = [...prompt, ...cot.slice(0, t)];
     const got = expected.map((tok, i) => {
-      const want = embeddingRow(c.model, tok, i);
+      const want = stateAfterLoop(c, tok, i, t);
       const have = snap.exact![i].map((x) => parseRational(x));
       if (have.every((x, k) => x.equals(want[k]))) return tok;
       return null;
@@ -438,6 +245,13 @@ const PARAMS: ParamSpec[] = [
   { name: 'n', describe: 'prompt length', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'm', describe: 'CoT steps = loops', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'seed', describe: 'seed of the random source decoder', default: '1', kind: 'int', min: 0, max: 2 ** 31 - 1 },
+  {
+    name: 'variant',
+    describe: 'masks: variant (a), explicit loop masks M^t; no-masks: variant (b), no mask — comparator, counter and gate (Lemmas B.8, B.10, B.11) inside the block',
+    default: 'masks',
+    kind: 'text',
+    forms: THM54_VARIANTS.join(', '),
+  },
 ];
 
 /** Prompts sampled to find those that meet the margin condition (the registered construction). */
@@ -465,7 +279,9 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     seed: num('seed'),
     attention: 'hard',
   });
-  const c = compileThm54(source, { n, m });
+  const variant = String(params.variant ?? 'masks');
+  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${ID} must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
+  const c = compileThm54Variant(source, { n, m, variant: variant as Thm54Variant });
   const V = source.vocab.dim;
   const exact = interpreterByName('exact');
   const ok = (prompt: number[]) => cotPrecondition(c, cotOf(c, prompt)).ok;
@@ -518,7 +334,9 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     arbitrary: () => fc.constantFrom(...goodPrompts()),
     checks: [{ label: 'exact, hard attention: the looped answer is TF^m(v)', interpreter: 'exact', model: c.model }],
     lockstep: {
-      describe: 'after loop t, positions 0..n+t−1 hold exactly the embeddings of v and CoT tokens 1..t',
+      describe:
+        'after loop t, positions 0..n+t−1 hold exactly the embeddings of v and CoT tokens 1..t' +
+        (c.variant === 'no-masks' ? ' (and the counter sbin(n + t) at every position)' : ''),
       compare: (prompt, run) => {
         const cot = cotOf(c, prompt).generated;
         return lockstepRows(c, prompt, run, cot).map((r) => ({ loop: r.loop, expected: r.expected, got: r.got }));
@@ -526,29 +344,40 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     },
     extraLoopsStable: {
       holds: true,
-      why: 'loop t > m recomputes only positions i with i + 1 − t ≥ n, i.e. i ≥ n + t − 1 ≥ n + m, and the input has n + m positions: every state is frozen',
+      why:
+        c.variant === 'masks'
+          ? 'loop t > m recomputes only positions i with i + 1 − t ≥ n, i.e. i ≥ n + t − 1 ≥ n + m, and the input has n + m positions: every state is frozen'
+          : 'in loop t > m the counter n + t − 1 ≥ n + m is past every position, so M = 0 everywhere and the gate keeps every tok; once the counter wraps, its carry in `wrap` holds M at 0: every state but the counter is frozen',
     },
   };
 }
 
 export const cotLoops: Construction<number[], Thm54Output> = {
   id: ID,
-  title: 'm steps of chain of thought in m loops, with loop masks (compiler)',
-  theorem: 'Theorem 5.4 (B.5), variant (a)',
+  title: 'm steps of chain of thought in m loops, with or without loop masks (compiler)',
+  theorem: 'Theorem 5.4 (B.5), variants (a) and (b)',
   statement:
     'For any L-layer decoder TF_θ, prompt length n and step count m, a block of L + O(1) layers with O(log(n + m)) more width ' +
     'and O(1) more heads, looped m times on (v, #^m) with the loop masks M^t(i) = 1[i − t ≥ n] (Def. B.4), answers ' +
     'TF_θ^m(v), the greedy CoT of the decoder; after loop t, position n + t holds the embedding of CoT token t. Each loop ' +
     'runs the original layers, the decode–encode net of Lemma B.7 (the embedding of the argmax token) and SHIFT (Lemma ' +
-    'B.9), which also re-adds θ_PE(i). Precondition: no CoT step has a tie (here: top-two logit margin ≥ 2^−s). The source ' +
+    'B.9), which also re-adds θ_PE(i). Precondition: no CoT step has a tie (here: top-two logit margin ≥ 2^−s). ' +
+    'variant=no-masks (variant b) needs no masks: the stage has none, and in the same L + 5 layers a comparator (Lemma B.11) ' +
+    'on sbin(i) and a counter sbin(n + t − 1) (Lemma B.10, advanced every loop) gives M = 1[i ≥ n + t − 1], and a gate ' +
+    '(Lemma B.8) keeps the token of every position with M = 0, from which the last layer rebuilds its state: the same ' +
+    'states as variant (a) after every loop, with no precondition beyond (a)\'s (every gate input is in [0, 1]). The source ' +
     'here is a random decoder named by its parameters and seed (`looped compile thm-5.4 --source` compiles a model file).',
   params: PARAMS,
   claimed: CLAIMED,
   deviations:
-    'Width d + 2s + 1 + 4V against the proof\'s d + 3s (erratum 5: the statement says constantly many): no code of n + t is ' +
-    'needed with explicit masks, one constant direction for the one-hot heads and the θ_PE lookup, and 4V directions — the ' +
-    'token one-hot the readout reads, and the logits/one-hot/sums scratch of Lemma B.6/B.7, which the paper keeps inside ' +
-    'its 5 ReLU layers. Layers: the O(1) is 5 (readout MLP, 3 decode–encode layers, SHIFT). MLP width also has N = n + m ' +
-    'lookup units that write θ_PE(i) back.',
+    'Both variants exceed the proof\'s width d + 3s (erratum 5: the statement says constantly many; the proof adds 3s — ' +
+    'sbin(i), sbin(i − 1) and the code of n + t). Variant (a) (masks): d + 2s + 1 + 4V — no code of n + t is needed with ' +
+    'explicit masks, one constant direction for the one-hot heads and the θ_PE lookup, and 4V directions: the token one-hot ' +
+    'the readout reads, and the logits/one-hot/sums scratch of Lemma B.6/B.7, which the paper keeps inside its 5 ReLU ' +
+    'layers. Variant (b) (no-masks): d + 3s + 4 + 4V — the three codes of the proof (the counter is the third s), the ' +
+    'constant, the counter\'s wrap count (it holds the mask at 0 after 2^s − n loops, so extra loops stay frozen), M and ' +
+    '1 − M for the gate, and the same 4V; it saves no copy of the state, only the token, which the gate keeps. Layers: the ' +
+    'O(1) is 5 in both (readout MLP, 3 decode–encode layers, SHIFT; variant (b) puts the comparator and counter beside the ' +
+    'readout and the gate beside SHIFT\'s MLP). MLP width also has N = n + m lookup units that write θ_PE(i) back.',
   build: buildThm54,
 };

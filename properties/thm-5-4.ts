@@ -1,8 +1,10 @@
-// Theorem 5.4, variant (a) (explicit loop masks), as properties: on random DECODERS (random models
+// Theorem 5.4, variants (a) (explicit loop masks) and (b) (no masks: comparator, counter, gate), as
+// properties: on random DECODERS (random models
 // from properties/random-model.ts with every head made causal and readout 'last'; hard attention,
 // small integer weights, exact arithmetic) and random prompts v of length n, the compiled model on
 // (v, #^m) answers TF^m(v), the greedy CoT of the decoder (simulators/cot.ts decodeCot), and after
-// every loop t the positions 0..n+t−1 hold exactly the embeddings of v and CoT tokens 1..t.
+// every loop t the positions 0..n+t−1 hold exactly the embeddings of v and CoT tokens 1..t (with
+// variant (b)'s counter at sbin(n + t)). `variant` picks the compiler (default masks, variant a).
 //
 // MARGIN CONDITION (the theorem's precondition, filtered with fc.pre): at every CoT step the top
 // logit beats every other by at least 2^{−s}, s the compiled model's bits (⌊log2(n+m)⌋ + 1 unless
@@ -10,10 +12,10 @@
 // one-hots; a margin in (0, 2^{−s}) breaks Lemma B.6's grid assumption (thm54TieSearch shows the
 // first kind of failure).
 import fc from 'fast-check';
-import { type Thm54Compiled, compileThm54, cotOf, cotPrecondition, lockstepRows, withPads, withSoftmaxShift } from '../proofs/thm-5-4-cot-loops.ts';
+import { type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotOf, cotPrecondition, lockstepRows, withPads, withSoftmaxShift } from '../proofs/thm-5-4-cot-loops.ts';
 import { asDecoder } from '../proofs/thm-5-4/random-decoder.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import type { Model } from '../simulators/model.ts';
+import { type Model, invalidate, withLoops } from '../simulators/model.ts';
 import { type RandomModelOptions, type RandomModelSpec, buildRandomModel, randomModelArbitrary } from './random-model.ts';
 
 export interface Thm54Case {
@@ -73,18 +75,38 @@ export interface Thm54Comparison {
   ok: boolean;
 }
 
-/**
- * Compiles the case's decoder, decodes its CoT and runs the looped model, under one interpreter
- * (with `softmaxShift`, the SHIFT head runs as softmax: for fixed:s, where Lemma B.4 makes it exactly one-hot).
- */
-export function compareThm54(c: Thm54Case, interpreter = 'exact', s?: number, softmaxShift = false): Thm54Comparison {
-  const compiled = compileThm54(decoderOf(c.spec), { n: c.n, m: c.m, s });
+export interface Thm54CompareOptions {
+  /** Interpreter of the run and of the CoT (default exact). */
+  interpreter?: string;
+  /** Bits of the codes (default ⌊log2(n + m)⌋ + 1). */
+  s?: number;
+  /** Run the SHIFT head as softmax: for fixed:s, where Lemma B.4 makes it exactly one-hot. */
+  softmaxShift?: boolean;
+  /** masks (variant a, default) or no-masks (variant b). */
+  variant?: Thm54Variant;
+  /** Edits the freshly compiled model before the run: a weakened construction (a smaller gate constant, …). */
+  patch?: (compiled: Thm54Compiled) => void;
+  /** Loops to run instead of m (lockstep is then not checked). */
+  loops?: number;
+}
+
+/** Compiles the case's decoder, decodes its CoT and runs the looped model (see Thm54CompareOptions). */
+export function compareThm54With(c: Thm54Case, o: Thm54CompareOptions = {}): Thm54Comparison {
+  const interpreter = o.interpreter ?? 'exact';
+  const compiled = compileThm54Variant(decoderOf(c.spec), { n: c.n, m: c.m, s: o.s, variant: o.variant ?? 'masks' });
+  if (o.patch) {
+    o.patch(compiled);
+    invalidate(compiled.model);
+  }
   const cot = cotOf(compiled, c.prompt, interpreter);
   const precondition = cotPrecondition(compiled, cot);
-  const model = softmaxShift ? withSoftmaxShift(compiled.model) : compiled.model;
-  const run = interpreterByName(interpreter).run(model, withPads(compiled, c.prompt), { trace: true });
+  let model = o.softmaxShift ? withSoftmaxShift(compiled.model) : compiled.model;
+  if (o.loops !== undefined) model = withLoops(model, [o.loops]);
+  const run = interpreterByName(interpreter).run(model, withPads(compiled, c.prompt), { trace: o.loops === undefined });
   const lockstepFailures =
-    interpreter === 'exact' && cot.tieAt === null ? lockstepRows(compiled, c.prompt, run, cot.generated).filter((r) => !r.ok).map((r) => r.loop) : [];
+    interpreter === 'exact' && cot.tieAt === null && o.loops === undefined
+      ? lockstepRows(compiled, c.prompt, run, cot.generated).filter((r) => !r.ok).map((r) => r.loop)
+      : [];
   return {
     compiled,
     cot: cot.generated,
@@ -96,6 +118,67 @@ export function compareThm54(c: Thm54Case, interpreter = 'exact', s?: number, so
   };
 }
 
+/**
+ * Compiles the case's decoder (variant a or b), decodes its CoT and runs the looped model, under one
+ * interpreter (with `softmaxShift`, the SHIFT head runs as softmax: for fixed:s, where Lemma B.4
+ * makes it exactly one-hot).
+ */
+export function compareThm54(c: Thm54Case, interpreter = 'exact', s?: number, softmaxShift = false, variant: Thm54Variant = 'masks'): Thm54Comparison {
+  return compareThm54With(c, { interpreter, s, softmaxShift, variant });
+}
+
+export interface Thm54VariantsComparison {
+  /** The answers of variant (a) and (b). */
+  a: number | null;
+  b: number | null;
+  /** The first (loop, position, subspace of variant (a)) where the states differ, or null. */
+  difference: { loop: number; position: number; subspace: string; a: string[]; b: string[] } | null;
+}
+
+/**
+ * Variant (a) and variant (b) on one case, under one interpreter: the answers, and after every
+ * loop the state at EVERY position (not only the lockstep positions) on every subspace variant (a)
+ * has — variant (b) has those and its counter, wrap count and mask scratch besides.
+ */
+export function compareVariants(c: Thm54Case, interpreter = 'exact', s?: number, softmaxShift = false): Thm54VariantsComparison {
+  const source = decoderOf(c.spec);
+  const ka = compileThm54Variant(source, { n: c.n, m: c.m, s, variant: 'masks' });
+  const kb = compileThm54Variant(source, { n: c.n, m: c.m, s, variant: 'no-masks' });
+  const it = interpreterByName(interpreter);
+  const run = (k: Thm54Compiled) => it.run(softmaxShift ? withSoftmaxShift(k.model) : k.model, withPads(k, c.prompt), { trace: true });
+  const ra = run(ka);
+  const rb = run(kb);
+  const cell = (snap: { values: number[][]; exact?: string[][] }, i: number, k: number) => snap.exact?.[i][k] ?? String(snap.values[i][k]);
+  for (let t = 1; t <= c.m; t++) {
+    const sa = ra.trace!.afterLoop(t);
+    const sb = rb.trace!.afterLoop(t);
+    for (let i = 0; i < c.n + c.m; i++) {
+      for (const part of ka.model.residual.parts) {
+        const ob = kb.model.residual.range(part.name).offset;
+        const va = Array.from({ length: part.size }, (_, k) => cell(sa, i, part.offset + k));
+        const vb = Array.from({ length: part.size }, (_, k) => cell(sb, i, ob + k));
+        if (va.some((x, k) => x !== vb[k])) return { a: ra.answer, b: rb.answer, difference: { loop: t, position: i, subspace: part.name, a: va, b: vb } };
+      }
+    }
+  }
+  return { a: ra.answer, b: rb.answer, difference: null };
+}
+
+/**
+ * The property: variants (a) and (b) give the same answer and the same states (compareVariants),
+ * on EVERY case — the margin condition is not needed for the two to agree, only for them to be TF^m(v).
+ */
+export function thm54VariantsProperty(interpreter = 'exact', o: RandomModelOptions = {}, s?: (c: Thm54Case) => number, softmaxShift = false) {
+  return fc.property(thm54CaseArbitrary(o), (c) => {
+    const r = compareVariants(c, interpreter, s?.(c), softmaxShift);
+    if (r.difference !== null) {
+      const d = r.difference;
+      throw new Error(`after loop ${d.loop}, position ${d.position}, ${d.subspace}: variant (a) holds [${d.a.join(', ')}], variant (b) [${d.b.join(', ')}]`);
+    }
+    if (r.a !== r.b) throw new Error(`variant (a) answers ${r.a}, variant (b) ${r.b}`);
+  });
+}
+
 /** The property: under the margin condition, the looped answer is TF^m(v) and (exact) lockstep holds after every loop. */
 export function thm54Property(
   interpreter = 'exact',
@@ -103,9 +186,10 @@ export function thm54Property(
   onCase?: (r: Thm54Comparison) => void,
   s?: (c: Thm54Case) => number,
   softmaxShift = false,
+  variant: Thm54Variant = 'masks',
 ) {
   return fc.property(thm54CaseArbitrary(o), (c) => {
-    const r = compareThm54(c, interpreter, s?.(c), softmaxShift);
+    const r = compareThm54(c, interpreter, s?.(c), softmaxShift, variant);
     fc.pre(r.precondition.ok);
     onCase?.(r);
     if (r.got !== r.expected) throw new Error(`the looped model answers ${r.got} but TF^${c.m}(v) = ${r.expected} (CoT ${JSON.stringify(r.cot)})`);

@@ -330,7 +330,7 @@ describe('looped compile', () => {
 
   it('usage and input errors (exit 2 through main): thm-5.4, unknown theorem, missing flags, bad files', () => {
     const { out } = capture(false);
-    expect(() => compile(['thm-5.4', '--source', sourceFile, '--out', join(dir, 'x.json')], out)).toThrow(/not built yet/);
+    expect(() => compile(['thm-5.4', '--source', sourceFile, '--out', join(dir, 'x.json')], out)).toThrow(/needs --steps/);
     expect(() => compile(['thm-9.9', '--source', sourceFile, '--out', join(dir, 'x.json')], out)).toThrow(UsageError);
     expect(() => compile(['thm-5.2', '--out', join(dir, 'x.json')], out)).toThrow(/needs --source/);
     expect(() => compile(['thm-5.2', '--source', sourceFile], out)).toThrow(/needs --out/);

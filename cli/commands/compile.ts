@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
-import { compileThm54, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
+import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
@@ -11,7 +11,8 @@ import { type Out, fmtNumber, table, toJson } from '../output.ts';
 
 export const compileHelp = `looped compile thm-5.2 --source FILE --out FILE [--variant V] [--mlp-gate C] [--attention-gate B]
                        [--start-token T] [--json]
-looped compile thm-5.4 --source FILE --steps M --n N --out FILE [--bits S] [--start-token T] [--json]
+looped compile thm-5.4 --source FILE --steps M --n N --out FILE [--variant masks|no-masks] [--bits S]
+                       [--gate-bits G] [--start-token T] [--json]
 
 Theorem 5.2: compiles a model file (format looped/1, stages without loop masks) of depth L with R
 distinct layers into ONE layer looped L times that gives the same output distribution on the input
@@ -27,12 +28,17 @@ exactly as the paper prints it (attention gate signs; hat factor 0.5), which doe
 In a model file every layer of a stage is its own object, so R counts each listed layer once (a
 stage looped k times still shares its layers across its k loops).
 
-Theorem 5.4, variant (a) (explicit loop masks): compiles a decoder (causal heads, readout last, no
-loop masks) of depth L into a block of L + 5 layers looped M times on (v, #^M), |v| = N, whose
-answer is TF^M(v), the greedy CoT of the decoder, provided no CoT step has a tie (top-two logit
-margin ≥ 2^-S). Loop t recomputes only positions ≥ n + t (mask M^t(i) = 1[i − t ≥ n]); after it,
-position n + t holds the embedding of CoT token t. S (default ⌊log2(N + M)⌋ + 1) is the bits of the
-position codes and of the argmax grid. Variant (b), without loop masks, is not built yet.
+Theorem 5.4: compiles a decoder (causal heads, readout last, no loop masks) of depth L into a block
+of L + 5 layers looped M times on (v, #^M), |v| = N, whose answer is TF^M(v), the greedy CoT of the
+decoder, provided no CoT step has a tie (top-two logit margin ≥ 2^-S). Loop t recomputes only
+positions ≥ n + t (1-indexed); after it, position n + t holds the embedding of CoT token t. S
+(default ⌊log2(N + M)⌋ + 1) is the bits of the position codes and of the argmax grid.
+  --variant masks (default, variant a): the stage has the loop masks M^t(i) = 1[i − t ≥ n].
+  --variant no-masks (variant b): no mask; a comparator on a counter sbin(n + t − 1) (Lemmas B.11,
+    B.10) and a gate (Lemma B.8) keep the earlier positions' tokens inside the block. Width
+    d + 3S + 4 + 4|Σ| (variant a: d + 2S + 1 + 4|Σ|); the same states after every loop. Every gate
+    input is in [0, 1], whatever the source, so any gate constant 2^G ≥ 1 works: G = 1 by default,
+    --gate-bits G overrides it (1..26).
 
 Example:
   looped build lemma-b9-shift --param n=6 --out shift.json
@@ -54,6 +60,7 @@ export function compile(argv: string[], out: Out): number {
       steps: { type: 'string' },
       n: { type: 'string' },
       bits: { type: 'string' },
+      'gate-bits': { type: 'string' },
       json: { type: 'boolean' },
     },
     'compile',
@@ -157,15 +164,19 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
   const steps = wholeOption(values, 'steps', 1);
   const n = wholeOption(values, 'n', 1);
   if (steps === undefined || n === undefined) {
-    throw new UsageError('compile thm-5.4 needs --steps M (CoT steps = loops) and --n N (prompt length): variant (a), with explicit loop masks (variant (b), without masks, is not built yet)');
+    throw new UsageError('compile thm-5.4 needs --steps M (CoT steps = loops) and --n N (prompt length)');
   }
+  const variant = stringOption(values.variant as string | undefined) ?? 'masks';
+  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`compile thm-5.4: --variant must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
+  const gateBits = wholeOption(values, 'gate-bits', 1);
+  if (gateBits !== undefined && variant !== 'no-masks') throw new UsageError('compile thm-5.4: --gate-bits is for --variant no-masks (variant masks has no gate)');
   const bits = wholeOption(values, 'bits', 1);
   const sourcePath = stringOption(values.source as string | undefined);
   if (sourcePath === undefined) throw new UsageError('compile thm-5.4 needs --source FILE (a decoder model file, e.g. from looped build … --out FILE)');
   const file = stringOption(values.out as string | undefined);
   if (file === undefined) throw new UsageError('compile thm-5.4 needs --out FILE');
   const source = readModelFile(sourcePath);
-  const c = compileThm54(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined) });
+  const c = compileThm54Variant(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined), variant: variant as Thm54Variant, gateBits });
   const text = JSON.stringify(modelToJson(c.model));
   try {
     writeFileSync(file, text);
@@ -175,15 +186,18 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
   const sizes = thm54Sizes(c);
   const built = modelSizes(c.model);
   const start = c.model.vocab.labels[c.startToken];
+  const label = variant === 'masks' ? 'a' : 'b';
   if (out.json) {
     out.print(
       toJson({
-        theorem: 'Theorem 5.4 (a)',
+        theorem: `Theorem 5.4 (${label})`,
+        variant,
         source: sourcePath,
         out: file,
         bytes: text.length,
         scope: c.scope,
         mask: c.model.stages[0].mask?.expr ?? null,
+        ...(c.gateBits !== undefined ? { gateBits: c.gateBits } : {}),
         sizes,
         shape: built.shape,
         parameters: built.parameters,
@@ -194,7 +208,11 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
   }
   const { color } = out;
   const { L, d, H, V, s } = c.scope;
-  out.print(`wrote ${file} (${text.length} bytes): ${color.bold('Theorem 5.4 (a)')}, a block of ${built.layersPerBlock} layers looped ${steps} times with the masks ${c.model.stages[0].mask?.expr}`);
+  const how =
+    c.variant === 'masks'
+      ? `with the masks ${c.model.stages[0].mask?.expr}`
+      : `without loop masks (comparator on the counter sbin(n + t − 1), gate constant 2^${c.gateBits})`;
+  out.print(`wrote ${file} (${text.length} bytes): ${color.bold(`Theorem 5.4 (${label})`)}, a block of ${built.layersPerBlock} layers looped ${steps} times ${how}`);
   out.print(`${color.dim('source ')} ${source.name}: depth L = ${L}, d = ${d}, H = ${H}, |Σ| = ${V}; prompt n = ${n}, m = ${steps} CoT steps, s = ${s} bits`);
   out.print(`${color.dim('precondition')} no CoT step may have a tie: the top logit must beat every other by ≥ 2^-${s}`);
   out.print();
