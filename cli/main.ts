@@ -2,6 +2,7 @@
 // Exit codes: 0 holds, 1 counterexample found (or a run whose answer differs from the reference),
 // 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
+import { compare, compareHelp } from './commands/compare.ts';
 import { compile, compileHelp } from './commands/compile.ts';
 import { explainCommand, explainHelp } from './commands/explain.ts';
 import { exportCommand, exportHelp } from './commands/export.ts';
@@ -27,7 +28,9 @@ Commands:
                   its weights folded by subspace, and with --input a run loop by loop
   build           write a construction's model file (JSON, exact rationals, labelled subspaces)
   export          write a construction or model file as safetensors (TransformerLens names) or looped/1 JSON
-  compile         Theorem 5.2: compile a model file into one layer looped L times
+  compile         Theorem 5.2: compile a model file into one layer looped L times;
+                  Theorem 5.4: compile a decoder into m loops that compute its m-step chain of thought
+  compare         one task several ways (p-hop: CoT, CoT compiled into loops, direct log depth), all verified
   counterexample  search for the smallest failing input under a weakened claim (fewer loops, bits, scale)
 
 Run looped <command> --help for its options and an example.
@@ -41,6 +44,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   counterexample: { help: counterexampleHelp, run: (a, j) => counterexample(a, makeOut(j)) },
   build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
   compile: { help: compileHelp, run: (a, j) => compile(a, makeOut(j)) },
+  compare: { help: compareHelp, run: (a, j) => compare(a, makeOut(j)) },
   export: { help: exportHelp, run: (a, j) => exportCommand(a, makeOut(j)) },
   explain: { help: explainHelp, run: (a, j) => explainCommand(a, makeOut(j)) },
 };
