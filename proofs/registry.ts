@@ -2,6 +2,10 @@
 // its Construction; adding it to the list below is what registers it (the order is the order
 // `looped list` prints). Construction modules never import this file, so there are no cycles.
 import { UsageError } from '../simulators/errors.ts';
+import { automatonTask } from './cot-tasks/automaton.ts';
+import { circuitTask } from './cot-tasks/circuit.ts';
+import { pHopCotTask } from './cot-tasks/p-hop.ts';
+import { cotTaskConstruction } from './cot-tasks/task.ts';
 import type { Construction } from './construction.ts';
 import { lemmaB6Argmax } from './gadgets/argmax.ts';
 import { lemmaB11Comparator } from './gadgets/comparator.ts';
@@ -30,6 +34,9 @@ const constructions: Construction[] = [
   pHopLooped as Construction,
   loopOneLayer as Construction,
   cotLoops as Construction,
+  cotTaskConstruction(circuitTask) as Construction,
+  cotTaskConstruction(automatonTask) as Construction,
+  cotTaskConstruction(pHopCotTask) as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {
