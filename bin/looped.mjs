@@ -4,5 +4,12 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `looped verify … | head`: the reader went away, which is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

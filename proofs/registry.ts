@@ -34,9 +34,9 @@ const constructions: Construction[] = [
   pHopLooped as Construction,
   loopOneLayer as Construction,
   cotLoops as Construction,
-  cotTaskConstruction(circuitTask) as Construction,
   cotTaskConstruction(automatonTask) as Construction,
   cotTaskConstruction(pHopCotTask) as Construction,
+  cotTaskConstruction(circuitTask) as Construction,
 ];
 
 export function allConstructions(): readonly Construction[] {

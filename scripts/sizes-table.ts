@@ -27,6 +27,13 @@ const rows: [string, Record<string, string>][] = [
   ['thm-5.2', {}],
   ['thm-5.2', { layers: '12', distinct: '12' }],
   ['thm-5.4', {}],
+  ['thm-5.4', { variant: 'no-masks' }],
+  ['cot-automaton', { automaton: 'parity', n: '8' }],
+  ['cot-automaton', { automaton: 'S5', n: '4' }],
+  ['cot-p-hop', { p: '4', n: '16' }],
+  ['cot-p-hop', { p: '16', n: '64' }],
+  ['cot-circuit', { kind: 'boolean', gates: '8' }],
+  ['cot-circuit', { kind: 'igsm', gates: '8' }],
 ];
 
 const cell = (built: number | null, claimed: number | null) => {

@@ -250,7 +250,7 @@ function familyParam(params: Params): CircuitFamily {
 export const circuitTask: CotTask<Circuit> = {
   id: ID,
   title: 'Circuit evaluation by chain of thought, one gate per step (Boolean circuits, i-GSM DAGs mod q)',
-  theorem: 'Theorem 5.4 (B.5) on circuit evaluation (CoT: one gate value per step, as in Li et al. 2024)',
+  theorem: 'Theorem 5.4 on circuit evaluation (CoT: one gate per step, Li et al. 2024)',
   statement:
     'A circuit of k inputs and G gates in topological order (Boolean: AND, OR, XOR, NOT; i-GSM: +, −, × mod 7), written ' +
     'as k + 3G tokens (inputs, then op and two argument tokens per gate), is evaluated by the greedy CoT of a depth-2 ' +

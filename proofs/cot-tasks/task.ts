@@ -9,9 +9,10 @@
 //   * the looped model's answer equals the algorithm's answer (exact; fixed:s with the softmax SHIFT);
 //   * lockstep: after loop t the looped model's positions hold the prompt and trace tokens 1..t.
 import type { Arbitrary } from 'fast-check';
+import { UsageError } from '../../simulators/errors.ts';
 import type { Model } from '../../simulators/model.ts';
 import type { Built, ClaimedSizes, Construction, CotRoute, ParamSpec, Params, WordSpace } from '../construction.ts';
-import { compileThm54, cotPrecondition, lockstepRows, withPads, withSoftmaxShift, type Thm54Compiled } from '../thm-5-4-cot-loops.ts';
+import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, withPads, withSoftmaxShift, type Thm54Compiled } from '../thm-5-4-cot-loops.ts';
 
 /** A decoder for one task instance (the parameters fixed), with its reference algorithm. */
 export interface CotTaskBuilt<I> {
@@ -51,14 +52,26 @@ export interface CotTaskOutput {
 }
 
 /** Compiles a task decoder with Theorem 5.4 (variant a) and checks that the result is well posed. */
-export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>): Thm54Compiled {
-  return compileThm54(t.decoder, { n: t.n, m: t.steps, name: `${task.id}: ${t.decoder.name}, CoT in ${t.steps} loops (Theorem 5.4a)` });
+export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>, variant: Thm54Variant = 'masks'): Thm54Compiled {
+  const which = variant === 'masks' ? 'a, loop masks' : 'b, no masks';
+  return compileThm54Variant(t.decoder, { n: t.n, m: t.steps, variant, name: `${task.id}: ${t.decoder.name}, CoT in ${t.steps} loops (Theorem 5.4${which})` });
 }
+
+/** Which Theorem 5.4 compilation a task construction checks (its own sizes are claimed for variant a). */
+const VARIANT_PARAM: ParamSpec = {
+  name: 'variant',
+  describe: 'masks: Theorem 5.4 variant (a), explicit loop masks; no-masks: variant (b), comparator + counter + gate inside the block (wider: the claimed sizes are variant (a)\'s)',
+  default: 'masks',
+  kind: 'text',
+  forms: THM54_VARIANTS.join(', '),
+};
 
 export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTaskOutput> {
   const build = (params: Params): Built<I, CotTaskOutput> & { cot: CotRoute<I> } => {
+    const variant = String(params.variant ?? 'masks');
+    if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${task.id} must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
     const t = task.build(params);
-    const c = compileTask(task, t);
+    const c = compileTask(task, t, variant as Thm54Variant);
     const labels = c.model.vocab.labels;
     const answerOf = (input: I): number => {
       const tr = t.trace(input);
@@ -104,7 +117,7 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
     title: task.title,
     theorem: task.theorem,
     statement: task.statement,
-    params: task.params,
+    params: [...task.params, VARIANT_PARAM],
     claimed: task.claimed,
     deviations: task.deviations,
     build,
