@@ -23,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type FiniteGroup, parseElement, parseGroupName } from './groups.ts';
+import { tableObject } from './table-file.ts';
 
 /**
  * The transition tables of the CoT decoder have one MLP unit per (state, symbol) pair, and its
@@ -135,16 +136,7 @@ export function fromTransitionTable(json: unknown, options: { source?: string } 
   const fail = (message: string): never => {
     throw new AutomatonTableError(options.source === undefined ? message : `${options.source}: ${message}`);
   };
-  let data: unknown = json;
-  if (typeof json === 'string') {
-    try {
-      data = JSON.parse(json);
-    } catch (e) {
-      fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail(TABLE_SHAPE);
-  const record = data as Record<string, unknown>;
+  const record = tableObject(json, fail, TABLE_SHAPE);
   for (const key of Object.keys(record)) {
     if (!TABLE_FIELDS.includes(key)) fail(`unknown field "${key}" (the fields are ${TABLE_FIELDS.join(', ')})`);
   }

@@ -11,6 +11,7 @@
  * because checking associativity visits every triple (512³ ≈ 1.3·10^8 lookups, well under a second).
  */
 import { readFileSync } from 'node:fs';
+import { tableObject } from './table-file.ts';
 
 export const MAX_GROUP_ORDER = 4096;
 export const MAX_CYCLIC_M = MAX_GROUP_ORDER;
@@ -258,18 +259,7 @@ export function fromTable(json: unknown, options: { source?: string } = {}): Fin
   const fail = (message: string): never => {
     throw new GroupTableError(options.source === undefined ? message : `${options.source}: ${message}`);
   };
-  let data: unknown = json;
-  if (typeof json === 'string') {
-    try {
-      data = JSON.parse(json);
-    } catch (e) {
-      fail(`not valid JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return fail('a group table must be a JSON object { "name"?: string, "elements"?: string[], "table": number[][] }');
-  }
-  const record = data as Record<string, unknown>;
+  const record = tableObject(json, fail, 'a group table must be a JSON object { "name"?: string, "elements"?: string[], "table": number[][] }');
   const rawTable = record['table'];
   if (!Array.isArray(rawTable) || rawTable.length === 0) {
     return fail('field "table" must be a non-empty array of rows (table[a][b] = a∘b)');

@@ -1,14 +1,8 @@
 // The command as a user runs it: a real process, its stdout, stderr and exit code.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { looped } from './support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
 
-function looped(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('looped CLI', () => {
   it('lists the constructions with their parameters and claims', () => {

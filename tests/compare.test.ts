@@ -1,15 +1,9 @@
 // `looped compare p-hop`: four routes to the same answers, each verified on the same inputs, with
 // the sizes that tell them apart (p + 1 CoT steps or loops against ⌈log2 p⌉ + 2).
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { looped } from './support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
 
-function looped(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface RouteJson {
   route: string;

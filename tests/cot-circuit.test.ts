@@ -5,8 +5,6 @@
 // answer, fixed:s, lockstep, CoT, extra loops) through verifyConstruction; decoders with a wrong
 // op-table entry caught with shrunk counterexamples; bad inputs.
 // fast-check seed: FC_SEED (default 42); FC_RUNS overrides every run count below.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type OpTableTamper, buildCircuitDecoder, circuitTask, describeGate } from '../proofs/cot-tasks/circuit.ts';
@@ -31,6 +29,7 @@ import {
   serialiseCircuit,
   structuralCircuitArbitrary,
 } from '../tasks/circuits.ts';
+import { looped } from './support/cli.ts';
 
 const exact = interpreterByName('exact');
 const bool = booleanFamily();
@@ -223,15 +222,13 @@ describe('bad inputs are InputErrors naming the problem', () => {
   });
 
   it('`looped run` answers, and names a bad input in one line', () => {
-    const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
-    const looped = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     const ok = looped('run', 'cot-circuit', '--param', 'kind=igsm', '--param', 'gates=2', '--input', '{"inputs":[3,5,6],"gates":[["+","x0","x1"],["*","g0","x2"]]}', '--json');
     expect(ok.stderr).toBe('');
     const out = JSON.parse(ok.stdout) as { answer: { answer: string }; correct: boolean };
     expect(out.answer).toEqual({ answer: '6' });
     expect(out.correct).toBe(true);
     const bad = looped('run', 'cot-circuit', '--input', '{"inputs":[1,0,1],"gates":[["AND","x0","g3"],["NOT","x0"],["OR","x0","x1"],["OR","x0","x1"]]}');
-    expect(bad.status).toBe(2);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/gate g0, argument 2 refers to g3/);
   });

@@ -1,11 +1,9 @@
 // Models compiled for a prompt plus padding (Theorem 5.4 reads (v, #^m)): the padding record
 // survives both model file formats, is validated, and `looped run --model` appends it itself;
 // --all-positions shows the latent chain of thought, one more CoT token per loop.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileThm54, cotOf, cotPrecondition, type Thm54Compiled } from '../proofs/thm-5-4-cot-loops.ts';
@@ -17,15 +15,11 @@ import { latentRows } from '../simulators/latent.ts';
 import { paddedInput, validateModel } from '../simulators/model.ts';
 import { loadModel, modelToJson, saveModel } from '../simulators/model-file.ts';
 import { loadSafetensors, modelToSafetensors } from '../simulators/safetensors.ts';
+import { looped } from './support/cli.ts';
 
-const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'looped-padding-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function looped(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 const exact = interpreterByName('exact');
 

@@ -7,11 +7,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../cli/commands/compile.ts';
-import type { Out } from '../cli/output.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { compileThm54, cotOf, cotPrecondition, lockstepRows, positionBits, thm54Sizes, withPads } from '../proofs/thm-5-4-cot-loops.ts';
@@ -24,6 +22,7 @@ import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, addStage, createHead, createLayer, createModel, modelSizes, withLoops } from '../simulators/model.ts';
 import { loadModel, modelToJson } from '../simulators/model-file.ts';
 import { space } from '../simulators/space.ts';
+import { captureOut } from './support/cli.ts';
 
 const SEED = seedFromEnv(42);
 const opts = (runs: number) => ({ seed: SEED, numRuns: runsFromEnv(runs) });
@@ -229,17 +228,8 @@ describe('looped compile thm-5.4', () => {
   const dir = mkdtempSync(join(tmpdir(), 'thm54-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const capture = () => {
-    const text: string[] = [];
-    const out: Out = {
-      color: new Chalk({ level: 0 }),
-      json: false,
-      tty: false,
-      print: (t = '') => void text.push(t),
-      error: (t) => void text.push(t),
-      progress: () => {},
-      endProgress: () => {},
-    };
-    return { out, text };
+    const { out, lines } = captureOut();
+    return { out, text: lines };
   };
   it('compiles a model file into a looped model that answers TF^m(v)', () => {
     const src = randomDecoder({ layers: 2, distinct: 2, width: 3, heads: 1, hidden: 2, vocab: 3, maxLen: 6, seed: 5, attention: 'hard' });

@@ -6,17 +6,13 @@
 // nothing (and without the wrap count they do); the gate's constant has the bound 1 (1 works,
 // 1/2 fails); the registered construction and `looped compile thm-5.4 --variant no-masks`.
 // fast-check seed and runs: fcParams (FC_SEED, FC_RUNS).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Chalk } from 'chalk';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../cli/commands/compile.ts';
 import { readModelFile } from '../cli/model-input.ts';
-import type { Out } from '../cli/output.ts';
 import { sbin } from '../proofs/codes.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
@@ -30,6 +26,7 @@ import { UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { modelSizes, withLoops } from '../simulators/model.ts';
 import { loadModel } from '../simulators/model-file.ts';
+import { captureOut, looped } from './support/cli.ts';
 
 const exact = interpreterByName('exact');
 const B = 'no-masks' as const;
@@ -254,23 +251,9 @@ describe('Theorem 5.4 (b): lockstep by hand, the registered construction', () =>
 describe('looped compile thm-5.4 --variant no-masks', () => {
   const dir = mkdtempSync(join(tmpdir(), 'thm54b-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const BIN = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
-  const looped = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
   const capture = () => {
-    const text: string[] = [];
-    const out: Out = {
-      color: new Chalk({ level: 0 }),
-      json: false,
-      tty: false,
-      print: (t = '') => void text.push(t),
-      error: (t) => void text.push(t),
-      progress: () => {},
-      endProgress: () => {},
-    };
-    return { out, text };
+    const { out, lines } = captureOut();
+    return { out, text: lines };
   };
 
   it('a built random decoder, compiled without masks and run as a model file, answers its CoT', () => {

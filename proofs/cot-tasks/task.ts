@@ -34,18 +34,12 @@ export interface CotTaskBuilt<I> {
   exhaustive?: WordSpace;
 }
 
-export interface CotTask<I> {
-  id: string;
-  title: string;
-  /** What it demonstrates, e.g. "Theorem 5.4 on a finite automaton (CoT: one state per step)". */
-  theorem: string;
-  statement: string;
-  params: ParamSpec[];
-  /** Sizes claimed for the LOOPED model, as formulas in the task's scope plus the compiler's (L, d, H, V, n, m, s, N). */
-  claimed: ClaimedSizes;
-  deviations?: string;
-  build(params: Params): CotTaskBuilt<I>;
-}
+/**
+ * A task as a construction's description (id, statement, params; `claimed` sizes for the LOOPED
+ * model, as formulas in the task's scope plus the compiler's L, d, H, V, n, m, s, N) whose build
+ * returns the decoder; cotTaskConstruction compiles it.
+ */
+export type CotTask<I> = Omit<Construction<I, CotTaskOutput>, 'build'> & { build(params: Params): CotTaskBuilt<I> };
 
 export interface CotTaskOutput {
   answer: number | null;
