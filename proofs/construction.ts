@@ -41,6 +41,8 @@ export interface Lockstep<I> {
   describe: string;
   /** The algorithm's state after round t (t = 1..rounds) and the model's decoded state after loop t. */
   compare(input: I, run: RunResult): { loop: number; expected: unknown; got: unknown }[];
+  /** 'loops' where compare reads only Trace.afterLoop: the run then records loop ends only. */
+  trace?: 'loops';
 }
 
 /**

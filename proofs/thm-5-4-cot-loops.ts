@@ -197,7 +197,7 @@ export interface Thm54LockstepRow {
  * sbin(n + t) (stateAfterLoop).
  */
 export function lockstepRows(c: Thm54Compiled, prompt: readonly number[], run: RunResult, cot: readonly number[]): Thm54LockstepRow[] {
-  if (!run.trace) throw new Error('lockstep needs a run with { trace: true }');
+  if (!run.trace) throw new Error("lockstep needs a run with { trace: 'loops' } (or true)");
   const rows: Thm54LockstepRow[] = [];
   for (let t = 1; t <= c.m; t++) {
     const snap = run.trace.afterLoop(t);
@@ -341,6 +341,7 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
         const cot = cotOf(c, prompt).generated;
         return lockstepRows(c, prompt, run, cot).map((r) => ({ loop: r.loop, expected: r.expected, got: r.got }));
       },
+      trace: 'loops',
     },
     extraLoopsStable: {
       holds: true,

@@ -172,7 +172,7 @@ export async function verifyConstruction(c: Construction, params: Params, o: Ver
     const it = interpreterByName(first.interpreter);
     reports.push(
       await search(c, params, built, `lockstep: ${ls.describe}`, first.interpreter, (input) => {
-        const r = it.run(first.model, built.encode(input), { trace: true });
+        const r = it.run(first.model, built.encode(input), { trace: ls.trace ?? true });
         for (const row of ls.compare(input, r)) {
           if (JSON.stringify(row.expected) !== JSON.stringify(row.got)) {
             throw new Error(`after loop ${row.loop} the state decodes to ${JSON.stringify(row.got)} but the algorithm holds ${JSON.stringify(row.expected)}`);

@@ -99,8 +99,10 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
   const n = tokens.length;
   const d = model.residual.dim;
   const trace = options.trace ? new Trace(model.residual) : undefined;
-  const snapshot = (key: string, x: readonly T[][]) => {
-    if (!trace) return;
+  // With trace 'loops' only the embedding and each loop's final state are kept.
+  const everyLayer = options.trace === true;
+  const snapshot = (key: string, x: readonly T[][], loopEnd = true) => {
+    if (!trace || !(everyLayer || loopEnd)) return;
     trace.snapshots.set(key, {
       key,
       values: x.map((row) => row.map((v) => ns.toNumber(v))),
@@ -130,13 +132,13 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
         if (layer.heads.length > 0) {
           const out = x.map(() => new Array<T>(d).fill(ns.zero));
           for (const head of layer.heads) {
-            runHead(ns, head, x, out, { loop, stage: s, layer: l }, margins, trace ? `${prefix}.attn.${head.name}.hook_pattern` : null, trace);
+            runHead(ns, head, x, out, { loop, stage: s, layer: l }, margins, everyLayer ? `${prefix}.attn.${head.name}.hook_pattern` : null, trace);
           }
           x = x.map((row, i) => addInto(ns, row, out[i]));
         }
-        snapshot(`${prefix}.hook_resid_mid`, x);
+        snapshot(`${prefix}.hook_resid_mid`, x, false);
         if (layer.mlp) x = x.map((row) => addInto(ns, row, runMlp(ns, layer.mlp!, row)));
-        snapshot(`${prefix}.hook_resid_post`, x);
+        snapshot(`${prefix}.hook_resid_post`, x, l === stage.layers.length - 1 && stage.mask === null);
       });
       if (stage.mask !== null) {
         const m = maskRow(stage.mask, t, stage.loops, n, `stage ${s} mask`);

@@ -46,8 +46,12 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Record the residual stream after the embedding and every attention and MLP, and every attention pattern. */
-  trace?: boolean;
+  /**
+   * true: record the residual stream after the embedding and every attention and MLP, and every
+   * attention pattern. 'loops': only after the embedding and after each loop (what
+   * Trace.afterLoop reads) — several times cheaper for lockstep checks of deep blocks.
+   */
+  trace?: boolean | 'loops';
 }
 
 /** The contract: same model, same input, same result type, for every number system and path. */

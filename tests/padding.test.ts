@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileThm54, cotOf, cotPrecondition, type Thm54Compiled } from '../proofs/thm-5-4-cot-loops.ts';
+import { compileThm54, compileThm54Variant, cotOf, cotPrecondition, type Thm54Compiled } from '../proofs/thm-5-4-cot-loops.ts';
 import { randomDecoder } from '../proofs/thm-5-4/random-decoder.ts';
 import { runsFromEnv, seedFromEnv } from '../properties/config.ts';
 import { InputError, ModelError } from '../simulators/errors.ts';
@@ -80,6 +80,25 @@ describe('latent chain of thought', () => {
       { seed: seedFromEnv(42), numRuns: runsFromEnv(40) },
     );
     expect(checked).toBeGreaterThan(10);
+  });
+});
+
+describe("trace: 'loops'", () => {
+  it('keeps exactly the embedding and every loop end of the full trace (masked and unmasked stages), nothing else', () => {
+    for (const variant of ['masks', 'no-masks'] as const) {
+      const source = randomDecoder({ layers: 2, distinct: 2, width: 4, heads: 1, hidden: 3, vocab: 3, maxLen: 6, seed: 5, attention: 'hard' });
+      const c = compileThm54Variant(source, { n: 4, m: 3, variant });
+      const input = paddedInput(c.model, [2, 0, 1, 1]);
+      const full = exact.run(c.model, input, { trace: true }).trace!;
+      const run = exact.run(c.model, input, { trace: 'loops' });
+      const ends = run.trace!;
+      expect(ends.keys()).toHaveLength(1 + c.m);
+      expect(ends.patterns.size).toBe(0);
+      expect(full.patterns.size).toBeGreaterThan(0);
+      expect(ends.get('hook_embed')).toEqual(full.get('hook_embed'));
+      for (let t = 1; t <= c.m; t++) expect(ends.afterLoop(t)).toEqual(full.afterLoop(t));
+      expect(run.answer).toBe(exact.run(c.model, input).answer);
+    }
   });
 });
 

@@ -159,7 +159,7 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
     const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
     run = withLoops(model, model.stages.map(() => loops));
   }
-  const r = interpreter.run(run, tokens, { trace: Boolean(values.trace) || latent });
+  const r = interpreter.run(run, tokens, { trace: values.trace ? true : latent ? 'loops' : false });
   const name = (t: number | null) => (t === null ? null : model.vocab.labels[t]);
   const rows = latent ? latentRows(run, r) : undefined;
   const sizes = modelSizes(run);

@@ -92,6 +92,7 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
       lockstep: {
         describe: 'after loop t, positions 0..n+t−1 hold exactly the prompt and the algorithm\'s trace tokens 1..t',
         compare: (input, run) => lockstepRows(c, t.prompt(input), run, t.trace(input)).map((r) => ({ loop: r.loop, expected: r.expected, got: r.got })),
+        trace: 'loops',
       },
       extraLoopsStable: {
         holds: true,
