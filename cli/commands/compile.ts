@@ -40,10 +40,16 @@ positions ≥ n + t (1-indexed); after it, position n + t holds the embedding of
     input is in [0, 1], whatever the source, so any gate constant 2^G ≥ 1 works: G = 1 by default,
     --gate-bits G overrides it (1..26).
 
-Example:
+The compiled model file records N and the padding, so \`looped run --model FILE --input '[v]'\`
+takes the prompt v alone and appends #^M itself (--all-positions shows the CoT, loop by loop).
+
+Examples:
   looped build lemma-b9-shift --param n=6 --out shift.json
   looped compile thm-5.2 --source shift.json --out looped.json
-  looped run --model looped.json --input '["#",0,1,2,3]'`;
+  looped run --model looped.json --input '["#",0,1,2,3]'
+  looped build cot-automaton --param automaton=parity --param n=8 --decoder --out parity.json
+  looped compile thm-5.4 --source parity.json --n 8 --steps 8 --out parity-loops.json
+  looped run --model parity-loops.json --input '["1","0","1","1","0","0","1","0"]' --all-positions`;
 
 const COMPILERS = ['thm-5.2', 'thm-5.4'];
 
