@@ -70,7 +70,7 @@ import fc from 'fast-check';
 import { InputError, UnsupportedError, UsageError } from '../simulators/errors.ts';
 import { decodeCot, type CotResult } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import { type Model, modelSizes } from '../simulators/model.ts';
+import { type Model, modelSizes, paddedInput } from '../simulators/model.ts';
 import { type Rational, parseRational, toRational } from '../simulators/rational.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { sbin } from './codes.ts';
@@ -139,7 +139,7 @@ export function withPads(c: Thm54Compiled, prompt: readonly number[]): number[] 
   prompt.forEach((t, i) => {
     if (!Number.isInteger(t) || t < 0 || t >= c.source.vocab.dim) throw new InputError(`prompt token ${t} at position ${i} is not a source token (0..${c.source.vocab.dim - 1})`);
   });
-  return [...prompt, ...new Array<number>(c.m).fill(c.startToken)];
+  return paddedInput(c.model, prompt);
 }
 
 /** Greedy CoT of the source (TF^m), under `interpreter`. */
@@ -236,6 +236,22 @@ export function thm54Sizes(c: Thm54Compiled): SizeRow[] {
 
 // ---------------------------------------------------------------- the registered construction
 
+/** The `variant` parameter of thm-5.4 and of the cot-… task constructions. */
+export const THM54_VARIANT_PARAM: ParamSpec = {
+  name: 'variant',
+  describe: 'masks: variant (a), explicit loop masks M^t; no-masks: variant (b), no mask — comparator, counter and gate (Lemmas B.8, B.10, B.11) inside the block',
+  default: 'masks',
+  kind: 'text',
+  forms: THM54_VARIANTS.join(', '),
+};
+
+/** The `variant` parameter read and checked, the error naming the construction. */
+export function variantParam(id: string, params: Params): Thm54Variant {
+  const variant = String(params.variant ?? 'masks');
+  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${id} must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
+  return variant as Thm54Variant;
+}
+
 const PARAMS: ParamSpec[] = [
   { name: 'layers', describe: 'L: depth of the random source decoder', default: '2', kind: 'int', min: 1, max: 8 },
   { name: 'width', describe: 'd: source residual width', default: '3', kind: 'int', min: 1, max: 16 },
@@ -245,13 +261,7 @@ const PARAMS: ParamSpec[] = [
   { name: 'n', describe: 'prompt length', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'm', describe: 'CoT steps = loops', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'seed', describe: 'seed of the random source decoder', default: '1', kind: 'int', min: 0, max: 2 ** 31 - 1 },
-  {
-    name: 'variant',
-    describe: 'masks: variant (a), explicit loop masks M^t; no-masks: variant (b), no mask — comparator, counter and gate (Lemmas B.8, B.10, B.11) inside the block',
-    default: 'masks',
-    kind: 'text',
-    forms: THM54_VARIANTS.join(', '),
-  },
+  THM54_VARIANT_PARAM,
 ];
 
 /** Prompts sampled to find those that meet the margin condition (the registered construction). */
@@ -279,9 +289,7 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     seed: num('seed'),
     attention: 'hard',
   });
-  const variant = String(params.variant ?? 'masks');
-  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${ID} must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
-  const c = compileThm54Variant(source, { n, m, variant: variant as Thm54Variant });
+  const c = compileThm54Variant(source, { n, m, variant: variantParam(ID, params) });
   const V = source.vocab.dim;
   const exact = interpreterByName('exact');
   const ok = (prompt: number[]) => cotPrecondition(c, cotOf(c, prompt)).ok;

@@ -2,8 +2,8 @@
 // comparing the model's decoded answer with the reference algorithm, plus lockstep and extra-loop
 // checks where the construction has them. `looped verify` and the tests both call this.
 import fc from 'fast-check';
-import { type Built, type Check, type Construction, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
-import { decodeCot } from '../simulators/cot.ts';
+import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
+import { type CotResult, decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes, withLoops } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
@@ -146,6 +146,17 @@ export function runAndCompare<I, O>(built: Built<I, O>, it: Interpreter, model: 
   return r;
 }
 
+/** The decoder's greedy CoT on one input, and where it first leaves the algorithm's trace (null: nowhere). */
+export function cotMismatch<I>(it: Interpreter, route: CotRoute<I>, input: I): { cot: CotResult; why: string | null } {
+  const cot = decodeCot(it, route.decoder, route.prompt(input), route.steps);
+  const want = route.trace(input);
+  const differs = want.findIndex((tok, k) => cot.generated[k] !== tok);
+  if (cot.tieAt === null && differs < 0) return { cot, why: null };
+  const k = cot.tieAt ?? differs + 1;
+  const label = (t: number | undefined) => (t === undefined ? 'a tie' : route.decoder.vocab.labels[t]);
+  return { cot, why: `CoT step ${k} of the decoder emits ${label(cot.generated[k - 1])} but the algorithm's trace has ${label(want[k - 1])}` };
+}
+
 /** The answer check under one interpreter setting. */
 export function checkAnswers<I, O>(c: Construction, params: Params, built: Built<I, O>, check: Check, o: VerifyOptions): Promise<CheckReport> {
   const it = interpreterByName(check.interpreter);
@@ -187,14 +198,8 @@ export async function verifyConstruction(c: Construction, params: Params, o: Ver
     const it = interpreterByName(first.interpreter);
     reports.push(
       await search(c, params, built, `the decoder's greedy CoT (${route.steps} steps) is the algorithm's trace`, first.interpreter, (input) => {
-        const cot = decodeCot(it, route.decoder, route.prompt(input), route.steps);
-        const want = route.trace(input);
-        const differs = want.findIndex((tok, k) => cot.generated[k] !== tok);
-        if (cot.tieAt !== null || differs >= 0) {
-          const k = cot.tieAt ?? differs + 1;
-          const label = (t: number | undefined) => (t === undefined ? 'a tie' : route.decoder.vocab.labels[t]);
-          throw new Error(`CoT step ${k} of the decoder emits ${label(cot.generated[k - 1])} but the algorithm's trace has ${label(want[k - 1])}`);
-        }
+        const { cot, why } = cotMismatch(it, route, input);
+        if (why !== null) throw new Error(why);
         const pre = route.precondition?.(cot);
         if (pre && !pre.ok) throw new Error(`the decoder's CoT is right but misses Theorem 5.4's precondition: ${pre.why}`);
         return cot.steps[cot.steps.length - 1];

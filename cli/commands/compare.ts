@@ -3,13 +3,10 @@
 // p + 1 loops) and the direct log-depth routes (Theorem B.12 and Corollary 5.3) — with the depth,
 // loops, width and parameters each one needs. The paper's point, made concrete: p CoT steps or
 // p + 1 loops against ⌈log2 p⌉ + 2 for the direct construction.
-import { type Construction, resolveParams } from '../../proofs/construction.ts';
-import { buildCotPHop, pHopCotTask, sampleCotPHop } from '../../proofs/cot-tasks/p-hop.ts';
-import { compileTask } from '../../proofs/cot-tasks/task.ts';
+import { type Built, type Construction, resolveParams } from '../../proofs/construction.ts';
+import { sampleCotPHop } from '../../proofs/cot-tasks/p-hop.ts';
 import { constructionById } from '../../proofs/registry.ts';
-import { withPads } from '../../proofs/thm-5-4-cot-loops.ts';
-import { runAndCompare } from '../../properties/verify.ts';
-import { decodeCot } from '../../simulators/cot.ts';
+import { cotMismatch, runAndCompare } from '../../properties/verify.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
@@ -72,8 +69,6 @@ export async function compare(argv: string[], out: Out): Promise<number> {
   const rng = mulberry32(seed);
   const inputs = Array.from({ length: samples }, () => sampleCotPHop(rng, { p, n }));
 
-  const task = buildCotPHop({ p, n });
-  const labels = task.decoder.vocab.labels;
   const routes: Route[] = [];
   const measure = async (base: Omit<Route, 'checked' | 'wrong' | 'firstWrong' | 'seconds'>, check: (v: number[]) => string | null) => {
     const t0 = performance.now();
@@ -91,36 +86,12 @@ export async function compare(argv: string[], out: Out): Promise<number> {
     out.endProgress();
     routes.push({ ...base, checked: inputs.length, wrong, firstWrong, seconds: (performance.now() - t0) / 1000 });
   };
-
-  // CoT: the decoder's whole chain of thought against the pointer chain.
-  const dec = sizesOf(task.decoder);
-  await measure(
-    { route: 'cot', what: `decoder, greedy CoT of p + 1 = ${p + 1} steps (one hop per step)`, ...dec, passes: task.steps, passesAre: 'CoT steps', depth: dec.layers * task.steps },
-    (v) => {
-      const want = task.trace(v);
-      const cot = decodeCot(it, task.decoder, task.prompt(v), task.steps);
-      const k = want.findIndex((tok, j) => cot.generated[j] !== tok);
-      if (cot.tieAt !== null) return `CoT step ${cot.tieAt} has a tie`;
-      return k < 0 ? null : `CoT step ${k + 1} emits ${labels[cot.generated[k]]}, the pointer chain has ${labels[want[k]]}`;
-    },
-  );
-
-  // Theorem 5.4: the same decoder, compiled.
-  const c = compileTask(pHopCotTask, task);
-  const looped = sizesOf(c.model);
-  await measure(
-    { route: 'thm-5.4', what: `the decoder compiled: one block looped p + 1 = ${c.m} times`, ...looped, passes: c.m, passesAre: 'loops', depth: looped.layers * c.m },
-    (v) => {
-      const want = task.trace(v).at(-1)!;
-      const got = it.run(c.model, withPads(c, task.prompt(v))).answer;
-      return got === want ? null : `answers ${got === null ? 'a tie' : c.model.vocab.labels[got]}, hop_p gives ${labels[want]}`;
-    },
-  );
-
-  // The direct constructions, registered: their own encode, decode and reference.
-  const direct = async (id: string, route: string, what: string) => {
+  const build = (id: string) => {
     const con = constructionById(id) as Construction<number[], unknown>;
-    const built = con.build(resolveParams(con, { p: String(p), n: String(n) }));
+    return con.build(resolveParams(con, { p: String(p), n: String(n) }));
+  };
+  // A model route: the registered construction's own encode, decode and reference.
+  const looped = async (built: Built<number[], unknown>, route: string, what: string) => {
     const model = built.checks[0].model;
     const z = sizesOf(model);
     const loops = model.stages.reduce((a, s) => a + s.loops, 0);
@@ -133,8 +104,18 @@ export async function compare(argv: string[], out: Out): Promise<number> {
       }
     });
   };
-  await direct('p-hop', 'p-hop', 'Corollary 5.3: one layer looped (pointer doubling)');
-  await direct('p-hop-direct', 'direct', 'Theorem B.12: a non-looped stack (pointer doubling)');
+
+  // CoT: the decoder's whole chain of thought against the pointer chain; then the same decoder, compiled (Theorem 5.4).
+  const cotBuilt = build('cot-p-hop');
+  const route = cotBuilt.cot!;
+  const dec = sizesOf(route.decoder);
+  await measure(
+    { route: 'cot', what: `decoder, greedy CoT of p + 1 = ${p + 1} steps (one hop per step)`, ...dec, passes: route.steps, passesAre: 'CoT steps', depth: dec.layers * route.steps },
+    (v) => cotMismatch(it, route, v).why,
+  );
+  await looped(cotBuilt, 'thm-5.4', `the decoder compiled: one block looped p + 1 = ${p + 1} times`);
+  await looped(build('p-hop'), 'p-hop', 'Corollary 5.3: one layer looped (pointer doubling)');
+  await looped(build('p-hop-direct'), 'direct', 'Theorem B.12: a non-looped stack (pointer doubling)');
 
   const ok = routes.every((r) => r.wrong === 0);
   if (out.json) {

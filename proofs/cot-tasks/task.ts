@@ -9,10 +9,9 @@
 //   * the looped model's answer equals the algorithm's answer (exact; fixed:s with the softmax SHIFT);
 //   * lockstep: after loop t the looped model's positions hold the prompt and trace tokens 1..t.
 import type { Arbitrary } from 'fast-check';
-import { UsageError } from '../../simulators/errors.ts';
 import type { Model } from '../../simulators/model.ts';
-import type { Built, ClaimedSizes, Construction, CotRoute, ParamSpec, Params, WordSpace } from '../construction.ts';
-import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, withPads, withSoftmaxShift, type Thm54Compiled } from '../thm-5-4-cot-loops.ts';
+import type { Built, Construction, ParamSpec, Params, WordSpace } from '../construction.ts';
+import { THM54_VARIANT_PARAM, type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, variantParam, withPads, withSoftmaxShift } from '../thm-5-4-cot-loops.ts';
 
 /** A decoder for one task instance (the parameters fixed), with its reference algorithm. */
 export interface CotTaskBuilt<I> {
@@ -45,27 +44,20 @@ export interface CotTaskOutput {
   answer: number | null;
 }
 
-/** Compiles a task decoder with Theorem 5.4 (variant a) and checks that the result is well posed. */
+/** Compiles a task decoder with Theorem 5.4, variant (a) or (b). */
 export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>, variant: Thm54Variant = 'masks'): Thm54Compiled {
   const which = variant === 'masks' ? 'a, loop masks' : 'b, no masks';
   return compileThm54Variant(t.decoder, { n: t.n, m: t.steps, variant, name: `${task.id}: ${t.decoder.name}, CoT in ${t.steps} loops (Theorem 5.4${which})` });
 }
 
 /** Which Theorem 5.4 compilation a task construction checks (its own sizes are claimed for variant a). */
-const VARIANT_PARAM: ParamSpec = {
-  name: 'variant',
-  describe: 'masks: Theorem 5.4 variant (a), explicit loop masks; no-masks: variant (b), comparator + counter + gate inside the block (wider: the claimed sizes are variant (a)\'s)',
-  default: 'masks',
-  kind: 'text',
-  forms: THM54_VARIANTS.join(', '),
-};
+const VARIANT_PARAM: ParamSpec = { ...THM54_VARIANT_PARAM, describe: `${THM54_VARIANT_PARAM.describe} (wider: the claimed sizes are variant (a)'s)` };
 
 export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTaskOutput> {
-  const build = (params: Params): Built<I, CotTaskOutput> & { cot: CotRoute<I> } => {
-    const variant = String(params.variant ?? 'masks');
-    if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${task.id} must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
+  const build = (params: Params): Built<I, CotTaskOutput> => {
+    const variant = variantParam(task.id, params);
     const t = task.build(params);
-    const c = compileTask(task, t, variant as Thm54Variant);
+    const c = compileTask(task, t, variant);
     const labels = c.model.vocab.labels;
     const answerOf = (input: I): number => {
       const tr = t.trace(input);
