@@ -1,6 +1,8 @@
 // `looped`: verify, run and list constructions of looped transformers.
 // Exit codes: 0 holds, 1 counterexample found (or a run whose answer differs from the reference),
-// 2 usage or input error. Errors print one line, never a stack (LOOPED_DEBUG=1 shows it).
+// 2 usage or input error, 3 output that could not be written (bin/looped.mjs handles stdout and
+// stderr, OutputError an --out file), 130 interrupted by Ctrl-C (cli/interrupt.ts). Errors print
+// one line with control characters escaped, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
 import { compare, compareHelp } from './commands/compare.ts';
 import { compile, compileHelp } from './commands/compile.ts';
@@ -10,11 +12,13 @@ import { counterexample, counterexampleHelp } from './commands/counterexample.ts
 import { list, listHelp } from './commands/list.ts';
 import { run, runHelp } from './commands/run.ts';
 import { verify, verifyHelp } from './commands/verify.ts';
-import { makeOut } from './output.ts';
+import { EXIT_OUTPUT, OutputError, makeOut, printHelp, progressAge, safeJson, safeText } from './output.ts';
+import { onActivity } from '../simulators/activity.ts';
 // Batched interpreters register themselves on import: fast64/fast32 and gpu[:backend].
 import '../simulators/fast/index.ts';
 import '../gpu/index.ts';
 import { UsageError } from '../simulators/errors.ts';
+import { budgetFlags } from './budget-flags.ts';
 
 const HELP = `looped — build, run and check the constructions of looped-transformer theorems
 
@@ -35,7 +39,13 @@ Commands:
 
 Run looped <command> --help for its options and an example.
 
-Exit codes: 0 holds, 1 counterexample found, 2 usage or input error.`;
+Every command takes --max-memory SIZE (default: the smaller of 3/4 of free memory and the
+JavaScript heap limit) and --max-work N (weighted multiply-adds, default 1e12): work estimated
+above either is refused before it starts.
+
+Exit codes: 0 holds, 1 counterexample found, 2 usage or input error (including work over budget),
+3 output could not be written (stdout, stderr or an --out file: a full disk, a closed descriptor),
+130 interrupted (Ctrl-C; verify first prints what it checked, under --json as one JSON object).`;
 
 const commands: Record<string, { help: string; run: (argv: string[], json: boolean) => number | Promise<number> }> = {
   list: { help: listHelp, run: (a, j) => list(a, makeOut(j)) },
@@ -52,20 +62,32 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const out = makeOut(json);
+  // Long work names itself on the progress line at once, and then at most twice a second, never
+  // over a command's own progress line while that one is being updated.
+  onActivity((text) => {
+    if (progressAge() >= 500) out.progress(`${text} …`);
+  });
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    out.print(rest[0] && commands[rest[0]] ? commands[rest[0]].help : HELP);
-    return name === undefined ? 2 : 0;
-  }
-  const command = commands[name];
+  // Own keys only: `looped constructor` is an unknown command, not Object.prototype's.
+  const known = (n: string | undefined) => (n !== undefined && Object.hasOwn(commands, n) ? commands[n] : undefined);
+  const unknown = (n: string) => new UsageError(`unknown command "${n}"; commands: ${Object.keys(commands).join(', ')} (looped --help)`);
   try {
-    if (command === undefined) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')} (looped --help)`);
-    return await command.run(rest, json);
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      // `looped help run` is `looped run --help`; anything else after help would be ignored, so it is refused.
+      const topics = rest.filter((a) => a !== '--json');
+      if (topics.length > 1) throw new UsageError(`help takes one command at most, got ${topics.map((t) => `"${t}"`).join(' ')}`);
+      if (topics.length === 1 && known(topics[0]) === undefined) throw unknown(topics[0]);
+      printHelp(out, topics.length === 1 ? known(topics[0])!.help : HELP);
+      return name === undefined ? 2 : 0;
+    }
+    const command = known(name);
+    if (command === undefined) throw unknown(name);
+    return await command.run(budgetFlags(rest), json);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.env.LOOPED_DEBUG) out.error(err.stack ?? err.message);
-    if (json) out.print(JSON.stringify({ error: err.message, kind: err.name }));
-    else out.error(`looped ${name}: ${err.message}`);
-    return 2;
+    if (json) out.print(safeJson(JSON.stringify({ error: err.message, kind: err.name })));
+    else out.error(`looped ${safeText(name ?? '')}: ${safeText(err.message)}`);
+    return err instanceof OutputError ? EXIT_OUTPUT : 2;
   }
 }

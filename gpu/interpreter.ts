@@ -12,6 +12,7 @@
 // Every result names the backend that really ran, read from the kernels' classes: `gpu(webasm)`.
 // A named backend (gpu:webasm) that ends up running elsewhere is an UnsupportedError, not a result.
 // Traces are refused: use the float32 interpreter, which performs the same float32 operations.
+import { preflightRun } from '../simulators/preflight.ts';
 import { InputError, UnsupportedError } from '../simulators/errors.ts';
 import { checkInput } from '../simulators/forward.ts';
 import { type Model, maskRow } from '../simulators/model.ts';
@@ -60,7 +61,12 @@ export interface RunInfo {
 
 /** The asynchronous side of the contract, which the gpu interpreter adds to `Interpreter`. */
 export interface AsyncInterpreter extends Interpreter {
-  runBatchAsync(model: Model, inputs: readonly (readonly number[])[]): Promise<RunResult[]>;
+  /**
+   * With `options.signal`, the signal is looked at before every chunk (with a turn of the event
+   * loop, so Ctrl-C gets through); once it is set the run stops and returns the results of the
+   * inputs finished so far, always a prefix of `inputs` (possibly empty).
+   */
+  runBatchAsync(model: Model, inputs: readonly (readonly number[])[], options?: { signal?: { readonly aborted: boolean } }): Promise<RunResult[]>;
   runAsync(model: Model, tokens: readonly number[]): Promise<RunResult>;
 }
 
@@ -382,6 +388,7 @@ export class GpuInterpreter implements AsyncInterpreter {
     const engine = this.engineSync();
     const st = engine.state(model);
     for (const t of inputs) checkInput(model, t);
+    if (inputs.length > 0) preflightRun(model, 'gpu', { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
     const out = new Array<RunResult>(inputs.length);
     const ran = new Set<string>();
     let fallback: string | null = null;
@@ -410,10 +417,12 @@ export class GpuInterpreter implements AsyncInterpreter {
     return out;
   }
 
-  async runBatchAsync(model: Model, inputs: readonly (readonly number[])[]): Promise<RunResult[]> {
+  async runBatchAsync(model: Model, inputs: readonly (readonly number[])[], options: { signal?: { readonly aborted: boolean } } = {}): Promise<RunResult[]> {
+    const signal = options.signal;
     const engine = await this.engineAsync();
     const st = engine.state(model);
     for (const t of inputs) checkInput(model, t);
+    if (inputs.length > 0) preflightRun(model, 'gpu', { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
     const out = new Array<RunResult>(inputs.length);
     const ran = new Set<string>();
     let executor = '';
@@ -424,6 +433,10 @@ export class GpuInterpreter implements AsyncInterpreter {
       const c = engine.compiled(model, st, n, Bc, false);
       const p = c.pipeline!;
       for (let start = 0; start < idx.length; start += Bc) {
+        if (signal) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (signal.aborted) return finishedPrefix(out);
+        }
         const part = idx.slice(start, start + Bc);
         const chunk = padChunk(inputs, part, Bc);
         const tokens = chunk.map((t) => Float32Array.from(t));
@@ -458,6 +471,13 @@ export class GpuInterpreter implements AsyncInterpreter {
     this.syncEngine = null;
     this.asyncEngine = null;
   }
+}
+
+/** The results up to the first input not yet run (inputs run grouped by length, so a stopped run may have filled later ones). */
+function finishedPrefix(out: RunResult[]): RunResult[] {
+  let k = 0;
+  while (k < out.length && out[k] !== undefined) k++;
+  return out.slice(0, k);
 }
 
 function refuseTrace(options: RunOptions): void {

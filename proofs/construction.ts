@@ -140,6 +140,17 @@ export function modelFor(built: Built<unknown, unknown>, interpreter: string): M
   return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
 }
 
+/**
+ * A parameter setting that `looped verify --all` runs (CLI text; parameters not named take their
+ * defaults). `fails` marks a setting that must NOT hold — the construction exactly as a paper
+ * printed it (an erratum variant) — and says why: there a counterexample is the expected outcome,
+ * and a setting that holds fails the run.
+ */
+export interface VerifySetting {
+  params: Record<string, string>;
+  fails?: string;
+}
+
 export interface Construction<I = unknown, O = unknown> {
   id: string;
   title: string;
@@ -151,7 +162,29 @@ export interface Construction<I = unknown, O = unknown> {
   claimed: ClaimedSizes;
   /** Where the built sizes differ from the claim, and why. */
   deviations?: string;
+  /**
+   * The settings `looped verify --all` must cover: every variant, and the parameters where a
+   * bug would show that the defaults cannot reach (absent: the defaults only). The first is the
+   * defaults, `{ params: {} }`.
+   */
+  verifyAt?: VerifySetting[];
   build(params: Params): Built<I, O>;
+  /**
+   * The memory that building and running it takes, estimated from the parameters alone, where a
+   * parameter can make it too big to fit (group-composition's |G|² MLP units): checked before the
+   * build starts, so such work is refused at once rather than after a long build.
+   */
+  estimate?(params: Params): { bytes: number; what: string };
+}
+
+/**
+ * What the user can lower when work does not fit: the parameters given away from their defaults
+ * ("group=Z1000"), else every numeric parameter.
+ */
+export function lowerHint(c: Construction, params: Params): string {
+  const changed = c.params.filter((p) => params[p.name] !== undefined && String(params[p.name]) !== p.default);
+  const named = (changed.length > 0 ? changed : c.params.filter((p) => p.kind === 'int')).map((p) => `${p.name}=${String(params[p.name])}`);
+  return named.length > 0 ? named.join(' or ') : 'its parameters';
 }
 
 /** Parses `k=v` parameters against the specs, filling defaults; names the parameter and its range on error. */

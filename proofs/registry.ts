@@ -6,7 +6,9 @@ import { automatonTask } from './cot-tasks/automaton.ts';
 import { circuitTask } from './cot-tasks/circuit.ts';
 import { pHopCotTask } from './cot-tasks/p-hop.ts';
 import { cotTaskConstruction } from './cot-tasks/task.ts';
-import type { Construction } from './construction.ts';
+import { type Construction, lowerHint } from './construction.ts';
+import { activity } from '../simulators/activity.ts';
+import { requireMemory, withMemoryScope } from '../simulators/budget.ts';
 import { lemmaB6Argmax } from './gadgets/argmax.ts';
 import { lemmaB11Comparator } from './gadgets/comparator.ts';
 import { lemmaB7DecodeEmbed } from './gadgets/decode-embed.ts';
@@ -39,12 +41,31 @@ const constructions: Construction[] = [
   cotTaskConstruction(circuitTask) as Construction,
 ];
 
+/**
+ * The catalogue as the CLI and the tests see it: every build is checked against the memory budget
+ * first by the construction's own estimate (where it has one), then by charging each weight matrix
+ * before it is allocated (simulators/budget.ts), so a refusal names the parameters to lower.
+ */
+function budgeted(c: Construction): Construction {
+  return {
+    ...c,
+    build(params) {
+      const lower = lowerHint(c, params);
+      activity(`building ${c.id}`);
+      const e = c.estimate?.(params);
+      if (e) requireMemory(e.bytes, `${c.id} (${e.what})`, lower);
+      return withMemoryScope(`building ${c.id}`, lower, () => c.build(params));
+    },
+  };
+}
+const catalogue: Construction[] = constructions.map(budgeted);
+
 export function allConstructions(): readonly Construction[] {
-  return constructions;
+  return catalogue;
 }
 
 export function constructionById(id: string): Construction {
-  const c = constructions.find((x) => x.id === id);
+  const c = catalogue.find((x) => x.id === id);
   if (c === undefined) {
     throw new UsageError(`unknown construction "${id}"; known: ${constructions.map((x) => x.id).join(', ') || '(none yet)'}`);
   }

@@ -97,6 +97,7 @@ import type { Space, SubspaceSpec } from '../simulators/space.ts';
 import { type Built, type Check, type ClaimedSizes, type Construction, type ParamSpec, type Params, type SizeRow, compareSizes } from './construction.ts';
 import { type SourceBounds, safePowerOfTwo, sourceBounds } from './thm-5-2/bounds.ts';
 import { randomSource } from './thm-5-2/random-source.ts';
+import { assertJsonDepth } from '../simulators/json-depth.ts';
 
 const ID = 'thm-5.2';
 
@@ -620,6 +621,7 @@ function readParams(params: Params) {
 }
 
 export function parseSourceInput(source: Model, text: string): number[] {
+  assertJsonDepth(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -637,10 +639,27 @@ export function parseSourceInput(source: Model, text: string): number[] {
   });
 }
 
+/**
+ * The registered construction derives its gates from the source's activation bounds. When those
+ * overflow, the compiler's advice (give C and B) is for `looped compile thm-5.2`; a user of this
+ * construction (verify, run, build) can only lower its parameters, so the advice says that.
+ */
+function compileWithDerivedGates(source: Model, variant: Variant, spec: { layers: number; width: number; hidden: number }): Thm52Compiled {
+  try {
+    return compileThm52Info(source, { variant });
+  } catch (e) {
+    const m = e instanceof UnsupportedError ? /^(.*) — give the gates C and B explicitly$/.exec(e.message) : null;
+    if (m === null) throw e;
+    throw new UsageError(
+      `${ID} at layers=${spec.layers}, width=${spec.width}, hidden=${spec.hidden}: ${m[1]}; lower --param layers (or width, hidden), or compile a model file with looped compile thm-5.2 --mlp-gate C --attention-gate B`,
+    );
+  }
+}
+
 export function buildThm52(params: Params): Built<number[], Thm52Output> {
   const { source: spec, variant } = readParams(params);
   const source = randomSource(spec);
-  const c = compileThm52Info(source, { variant });
+  const c = compileWithDerivedGates(source, variant, spec);
   const V = source.vocab.dim;
   const refInterpreter = spec.attention === 'hard' ? 'exact' : 'float64';
   const ref = interpreterByName(refInterpreter);
@@ -695,5 +714,11 @@ export const loopOneLayer: Construction<number[], Thm52Output> = {
     'per distinct layer with an output bias b_2 ≠ 0, which gates b_2 (side by side, every b_2 would be added in every loop); ' +
     'the claim R·d_FF + O(L) is evaluated as R·d_FF + 3L + 1. The gate −B·[active] is realised as −B·l with the inactive ' +
     'coordinate weighted B(L+1): the state has no constant direction (erratum 3 and the fix in proofs/thm-5-2-loop-one-layer.ts).',
+  verifyAt: [
+    { params: {} },
+    { params: { attention: 'softmax' } },
+    { params: { variant: 'erratum-3' }, fails: 'erratum 3: the attention extras as printed do not send inactive heads to position 0' },
+    { params: { variant: 'erratum-4' }, fails: 'erratum 4: the hat function with its factor 0.5 gives a mask of halves' },
+  ],
   build: buildThm52,
 };

@@ -51,6 +51,18 @@ export interface RandomModelOptions {
   maxStages?: number;
   maxHeadDim?: number;
   maxHidden?: number;
+  /**
+   * Least sizes (defaults: vocabulary 2, width 1, length 1, 0 heads, 1 layer, head size 1, MLP 1):
+   * with min = max a size is fixed, as the realistic-size runs fix width 64, 4 heads, vocabulary 32
+   * and length 32 (tests/realistic-sources.test.ts).
+   */
+  minVocab?: number;
+  minWidth?: number;
+  minLen?: number;
+  minHeads?: number;
+  minLayers?: number;
+  minHeadDim?: number;
+  minHidden?: number;
   /** Largest absolute weight. */
   weight?: number;
   kinds?: AttentionKind[];
@@ -71,13 +83,13 @@ export function randomModelArbitrary(o: RandomModelOptions = {}): fc.Arbitrary<R
   const kinds = o.kinds ?? ['hard'];
   return fc
     .record({
-      vocab: fc.integer({ min: 2, max: o.maxVocab ?? 4 }),
-      width: fc.integer({ min: 1, max: o.maxWidth ?? 6 }),
-      maxLen: fc.integer({ min: 1, max: o.maxLen ?? 5 }),
+      vocab: fc.integer({ min: o.minVocab ?? 2, max: o.maxVocab ?? 4 }),
+      width: fc.integer({ min: o.minWidth ?? 1, max: o.maxWidth ?? 6 }),
+      maxLen: fc.integer({ min: o.minLen ?? 1, max: o.maxLen ?? 5 }),
     })
     .chain(({ vocab, width, maxLen }) => {
       const head = fc
-        .record({ dqk: fc.integer({ min: 1, max: o.maxHeadDim ?? 3 }), dov: fc.integer({ min: 1, max: o.maxHeadDim ?? 3 }) })
+        .record({ dqk: fc.integer({ min: o.minHeadDim ?? 1, max: o.maxHeadDim ?? 3 }), dov: fc.integer({ min: o.minHeadDim ?? 1, max: o.maxHeadDim ?? 3 }) })
         .chain(({ dqk, dov }) =>
           fc.record({
             kind: fc.constantFrom(...kinds),
@@ -89,15 +101,15 @@ export function randomModelArbitrary(o: RandomModelOptions = {}): fc.Arbitrary<R
             Wo: matrix(dov, width, w),
           }),
         );
-      const mlp = fc.integer({ min: 1, max: o.maxHidden ?? 4 }).chain((h) =>
+      const mlp = fc.integer({ min: o.minHidden ?? 1, max: o.maxHidden ?? 4 }).chain((h) =>
         fc.record({ Win: matrix(width, h, w), bin: vector(h, w), Wout: matrix(h, width, w), bout: vector(width, w) }),
       );
       const layer = fc.record({
-        heads: fc.array(head, { minLength: 0, maxLength: o.maxHeads ?? 2 }),
+        heads: fc.array(head, { minLength: o.minHeads ?? 0, maxLength: o.maxHeads ?? 2 }),
         mlp: fc.option(mlp, { nil: null }),
       });
       const stage = fc.record({
-        layers: fc.array(layer, { minLength: 1, maxLength: o.maxLayers ?? 2 }),
+        layers: fc.array(layer, { minLength: o.minLayers ?? 1, maxLength: o.maxLayers ?? 2 }),
         loops: fc.integer({ min: 1, max: o.maxLoops ?? 3 }),
         mask: fc.constantFrom(...(o.masks ?? [null])),
       });

@@ -1,6 +1,10 @@
 // Verification at scale: random inputs streamed through a batched interpreter (fast64, fast32,
 // gpu…) in batches, each answer checked against the reference algorithm on the CPU while the next
-// batch runs (an asynchronous interpreter — WebGPU — overlaps the two). Every failure is re-run
+// batch runs (an asynchronous interpreter — WebGPU, the fast path's worker threads — overlaps the
+// two). A batch of B inputs is drawn at once (so the inputs do not depend on timing) but run in
+// sub-batches sized to take about TARGET_BATCH_MS, with a turn of the event loop between them and
+// the abort signal passed into the interpreter, so progress and Ctrl-C get through within about a
+// second whatever the interpreter and the size of one input. Every failure is re-run
 // on the construction's exact interpreter: if exact also fails it is a real counterexample of the
 // construction (then shrunk by fast-check under exact); if exact passes it is an artefact of the
 // batched interpreter's arithmetic (float32 rounding), reported with the margins that decide it.
@@ -15,13 +19,26 @@ import { type CheckReport, type Counterexample, paramFlags, runAndCompare } from
 export interface SweepOptions {
   samples?: number;
   seed?: number;
-  /** Inputs per batch (default 256). */
+  /**
+   * Inputs drawn per batch (default 256; batch k is drawn with seed + k). A batch runs in
+   * sub-batches of at most this many inputs, fewer when that many would take longer than about
+   * TARGET_BATCH_MS; the inputs checked do not depend on the sub-batch sizes.
+   */
   batch?: number;
   /** Every input of the construction's finite input space instead of `samples` random ones. */
   exhaustive?: boolean;
   onProgress?: (label: string, done: number, total: number) => void;
-  signal?: { aborted: boolean };
+  /** Set to stop early (Ctrl-C): the sweep stops within one sub-batch and reports what it checked. */
+  signal?: AbortFlag;
 }
+
+/** What a sweep looks at between sub-batches (and passes into an interpreter's runBatchAsync). */
+export interface AbortFlag {
+  readonly aborted: boolean;
+}
+
+/** About how long one sub-batch should take (ms): sub-batches double or halve to stay near it. */
+export const TARGET_BATCH_MS = 300;
 
 export interface Artefact {
   input: string;
@@ -39,12 +56,20 @@ export interface SweepReport extends CheckReport {
   /** Failures the exact interpreter does not reproduce (float32 artefacts); the first few. */
   artefacts: Artefact[];
   artefactCount: number;
+  /** The signal stopped the sweep: `samples` inputs were checked, not all that were asked for. */
+  interrupted: boolean;
 }
 
 /** The largest input space `--exhaustive` walks. */
 export const MAX_EXHAUSTIVE = 1e8;
 
-type AsyncBatch = { runBatchAsync(model: Model, inputs: readonly (readonly number[])[]): Promise<RunResult[]> };
+/**
+ * An interpreter that can run a batch without blocking (gpu, fast64, fast32): given a signal that
+ * becomes set, it stops and returns the results of a prefix of the inputs.
+ */
+type AsyncBatch = { runBatchAsync(model: Model, inputs: readonly (readonly number[])[], options?: { signal?: AbortFlag }): Promise<RunResult[]> };
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function hasAsyncBatch(it: Interpreter): it is Interpreter & AsyncBatch {
   return typeof (it as Partial<AsyncBatch>).runBatchAsync === 'function';
@@ -65,8 +90,9 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
   const seed = o.seed ?? 42;
   const batch = o.batch ?? 256;
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number ≥ 1, got ${batch}`);
+  const aborted = () => o.signal?.aborted === true;
   const run = async (inputs: number[][]): Promise<RunResult[]> =>
-    hasAsyncBatch(it) ? it.runBatchAsync(model, inputs) : it.runBatch ? it.runBatch(model, inputs) : inputs.map((t) => it.run(model, t));
+    hasAsyncBatch(it) ? it.runBatchAsync(model, inputs, { signal: o.signal }) : it.runBatch ? it.runBatch(model, inputs) : inputs.map((t) => it.run(model, t));
   const label = `sweep (${interpreterName})`;
   const t0 = performance.now();
   let done = 0;
@@ -102,35 +128,60 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
   }
   let k = 0;
   let inputs = samples > 0 ? draw(0) : [];
-  while (inputs.length > 0 && !o.signal?.aborted) {
-    const pending = run(inputs.map((x) => built.encode(x)));
-    // The reference answers are computed while the batch runs (for an asynchronous interpreter).
-    const expected = inputs.map((x) => built.reference(x));
-    const nextK = k + 1;
-    const next = nextK * batch < samples ? draw(nextK) : [];
-    const results = await pending;
-    results.forEach((r, j) => {
-      ranAs = r.interpreter;
-      minAttention = Math.min(minAttention, r.margins.attention);
-      minLogit = Math.min(minLogit, r.margins.logit);
-      const got = built.decode(r);
-      if (built.equal(got, expected[j])) return;
-      failures++;
-      const message = `${r.interpreter} answers ${fmt(got)} but the reference gives ${fmt(expected[j])}`;
-      const ex = exactIt.run(model, built.encode(inputs[j]));
-      if (built.equal(built.decode(ex), expected[j])) {
-        artefactCount++;
-        if (artefacts.length < 5) artefacts.push({ input: built.formatInput(inputs[j]), message, exactMargins: { attention: ex.margins.attention, logit: ex.margins.logit } });
-      } else if (real === null) real = { input: inputs[j], message };
-    });
-    done += inputs.length;
-    o.onProgress?.(label, done, samples);
-    inputs = next;
-    k = nextK;
+  // Sub-batch size: a power of two (so the gpu interpreter's compiled shapes are shared), at most
+  // `batch`, doubled or halved after each sub-batch to take about TARGET_BATCH_MS.
+  let size = 1;
+  let lastTurn = performance.now();
+  batches: while (inputs.length > 0) {
+    for (let at = 0; at < inputs.length; ) {
+      await nextTurn();
+      lastTurn = performance.now();
+      if (aborted()) break batches;
+      const part = inputs.slice(at, at + size);
+      const started = performance.now();
+      const pending = run(part.map((x) => built.encode(x)));
+      // The reference answers are computed while the batch runs (for an asynchronous interpreter).
+      const expected = part.map((x) => built.reference(x));
+      const results = await pending; // a prefix of `part` if the signal stopped it
+      const ms = performance.now() - started;
+      for (let j = 0; j < results.length; j++) {
+        const r = results[j];
+        ranAs = r.interpreter;
+        minAttention = Math.min(minAttention, r.margins.attention);
+        minLogit = Math.min(minLogit, r.margins.logit);
+        const got = built.decode(r);
+        if (built.equal(got, expected[j])) continue;
+        // A wrong answer is re-run on the exact interpreter, which can be slow: let Ctrl-C in first.
+        if (performance.now() - lastTurn > 50) {
+          await nextTurn();
+          lastTurn = performance.now();
+        }
+        if (aborted()) {
+          done += j;
+          break batches;
+        }
+        failures++;
+        const message = `${r.interpreter} answers ${fmt(got)} but the reference gives ${fmt(expected[j])}`;
+        const ex = exactIt.run(model, built.encode(part[j]));
+        if (built.equal(built.decode(ex), expected[j])) {
+          artefactCount++;
+          if (artefacts.length < 5) artefacts.push({ input: built.formatInput(part[j]), message, exactMargins: { attention: ex.margins.attention, logit: ex.margins.logit } });
+        } else if (real === null) real = { input: part[j], message };
+      }
+      done += results.length;
+      o.onProgress?.(label, done, samples);
+      if (results.length < part.length) break batches; // stopped by the signal
+      at += part.length;
+      if (ms < TARGET_BATCH_MS / 2 && size < batch) size = Math.min(batch, size * 2);
+      else if (ms > TARGET_BATCH_MS * 2 && size > 1) size = Math.max(1, 2 ** Math.floor(Math.log2((size * TARGET_BATCH_MS) / ms)));
+    }
+    k++;
+    inputs = k * batch < samples ? draw(k) : [];
   }
+  const interrupted = aborted() && done < samples;
   const seconds = (performance.now() - t0) / 1000;
   let counterexample: Counterexample | null = null;
-  if (real !== null) counterexample = shrinkUnderExact(c, params, built, real as { input: I; message: string }, seed);
+  if (real !== null) counterexample = await shrinkUnderExact(c, params, built, real as { input: I; message: string }, seed, o.signal);
   return {
     label,
     interpreter: interpreterName,
@@ -145,15 +196,28 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
     counterexample,
     inputsPerSecond: done / Math.max(seconds, 1e-9),
     ms: seconds * 1000,
+    interrupted,
   };
 }
 
-/** A real counterexample, shrunk by fast-check under the exact interpreter starting from the failing input. */
-function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I, O>, found: { input: I; message: string }, seed: number): Counterexample {
+/**
+ * A real counterexample, shrunk by fast-check under the exact interpreter starting from the failing
+ * input. Once the signal is set every remaining candidate counts as passing, so shrinking ends at
+ * once with the smallest failure found so far (an untried candidate is no counterexample).
+ */
+async function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I, O>, found: { input: I; message: string }, seed: number, signal?: AbortFlag): Promise<Counterexample> {
   const check = built.checks[0];
   const it = interpreterByName(check.interpreter);
-  const out = fc.check(
-    fc.property(built.arbitrary(), (input) => void runAndCompare(built, it, check.model, input, check.interpreter)),
+  let lastTurn = performance.now();
+  const out = await fc.check(
+    fc.asyncProperty(built.arbitrary(), async (input) => {
+      if (performance.now() - lastTurn > 50) {
+        await nextTurn();
+        lastTurn = performance.now();
+      }
+      if (signal?.aborted) return;
+      runAndCompare(built, it, check.model, input, check.interpreter);
+    }),
     { examples: [[found.input]], numRuns: 1, seed },
   );
   const input = out.counterexample ? built.formatInput(out.counterexample[0]) : built.formatInput(found.input);

@@ -9,8 +9,8 @@
 // MARGIN CONDITION (the theorem's precondition, filtered with fc.pre): at every CoT step the top
 // logit beats every other by at least 2^{−s}, s the compiled model's bits (⌊log2(n+m)⌋ + 1 unless
 // given). A tie leaves greedy decoding undefined and the argmax net returns the sum of the tied
-// one-hots; a margin in (0, 2^{−s}) breaks Lemma B.6's grid assumption (thm54TieSearch shows the
-// first kind of failure).
+// one-hots; a margin in (0, 2^{−s}) breaks Lemma B.6's grid assumption (thm54TieProperty shows the
+// first kind of failure, thm54BelowGridProperty the second).
 import fc from 'fast-check';
 import { type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotOf, cotPrecondition, lockstepRows, withPads, withSoftmaxShift } from '../proofs/thm-5-4-cot-loops.ts';
 import { asDecoder } from '../proofs/thm-5-4/random-decoder.ts';
@@ -70,6 +70,8 @@ export interface Thm54Comparison {
   got: number | null;
   /** Whether the margin condition holds for this prompt. */
   precondition: { ok: boolean; why: string };
+  /** The smallest top-two logit margin over the CoT's steps (null after a tie). */
+  cotMargin: number | null;
   /** Loops whose state was not the embedding of (v, CoT_1..CoT_t) on positions 0..n+t−1 (exact only). */
   lockstepFailures: number[];
   ok: boolean;
@@ -113,6 +115,7 @@ export function compareThm54With(c: Thm54Case, o: Thm54CompareOptions = {}): Thm
     expected: cot.answer,
     got: run.answer,
     precondition,
+    cotMargin: cot.tieAt === null ? Math.min(...cot.steps.map((r) => r.margins.logit)) : null,
     lockstepFailures,
     ok: run.answer === cot.answer && lockstepFailures.length === 0,
   };
@@ -225,5 +228,22 @@ export function thm54TieProperty(o: RandomModelOptions = {}) {
     fc.pre(cot.tieAt !== null && cot.tieAt < c.m);
     const low = cotLowestIndex(r.compiled.source, c.prompt, c.m);
     return r.got === low[low.length - 1];
+  });
+}
+
+/**
+ * Just below the grid: a case whose CoT has no tie but whose smallest top-two logit margin lies in
+ * [2^{−(s+below)}, 2^{−s}), where the looped model breaks (its answer, or lockstep: Lemma B.6's
+ * g_v = 2^s·relu(2^{−s} − Σ_u relu(ℓ_u − ℓ_v)) is positive for a runner-up less than 2^{−s} behind,
+ * so the argmax is not one-hot). This is the property that no such case exists; a search that
+ * falsifies it exhibits one, shrunk — the threshold 2^{−s} of cotPrecondition cannot be loosened to
+ * 2^{−(s+below)}.
+ */
+export function thm54BelowGridProperty(o: RandomModelOptions = {}, below = 2, variant: Thm54Variant = 'masks') {
+  return fc.property(thm54CaseArbitrary(o), (c) => {
+    const r = compareThm54(c, 'exact', undefined, false, variant);
+    const s = r.compiled.s;
+    fc.pre(r.cotMargin !== null && r.cotMargin >= 2 ** -(s + below) && r.cotMargin < 2 ** -s);
+    return r.ok;
   });
 }

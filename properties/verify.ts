@@ -2,7 +2,8 @@
 // comparing the model's decoded answer with the reference algorithm, plus lockstep and extra-loop
 // checks where the construction has them. `looped verify` and the tests both call this.
 import fc from 'fast-check';
-import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, compareSizes } from '../proofs/construction.ts';
+import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, type VerifySetting, compareSizes, resolveParams } from '../proofs/construction.ts';
+import { allConstructions } from '../proofs/registry.ts';
 import { type CotResult, decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes, withLoops } from '../simulators/model.ts';
@@ -42,6 +43,8 @@ export interface VerifyReport {
   sizesWithinClaim: boolean;
   deviations: string | null;
   ms: number;
+  /** Under verifyAll: the setting as the construction declares it, and whether the outcome is the one expected. */
+  setting?: { given: Record<string, string>; fails: string | null; asExpected: boolean };
 }
 
 export interface VerifyOptions {
@@ -90,9 +93,15 @@ async function search<I>(
   let minAttention = Infinity;
   let minLogit = Infinity;
   let done = 0;
+  let lastTurn = 0;
   const t0 = performance.now();
   const prop = fc.asyncProperty(built.arbitrary(), async (input) => {
-    if (done % 16 === 0) await yieldToEventLoop();
+    // A turn of the event loop at least every 50 ms (a sample can take a second under exact), so
+    // Ctrl-C and progress get through between samples.
+    if (performance.now() - lastTurn > 50) {
+      await yieldToEventLoop();
+      lastTurn = performance.now();
+    }
     if (o.signal?.aborted) throw new Stopped();
     const r = body(input);
     if (r) {
@@ -230,4 +239,41 @@ export async function verifyConstruction(c: Construction, params: Params, o: Ver
     deviations: c.deviations ?? null,
     ms: performance.now() - t0,
   };
+}
+
+/** The settings `looped verify --all` runs for a construction: its verifyAt, or the defaults alone. */
+export function verifySettings(c: Construction): readonly VerifySetting[] {
+  return c.verifyAt && c.verifyAt.length > 0 ? c.verifyAt : [{ params: {} }];
+}
+
+/** The setting as `k=v` words (empty for the defaults). */
+export function settingText(given: Record<string, string>): string {
+  return Object.entries(given)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** Whether a report is the outcome its setting expects: it holds, or (a setting marked `fails`) it fails. */
+export function asExpected(r: VerifyReport): boolean {
+  return r.setting ? r.setting.asExpected : r.ok;
+}
+
+/**
+ * `looped verify --all`: every construction at every setting it declares (verifySettings), one
+ * report each, in registry order. A setting marked `fails` is as expected when some check finds a
+ * counterexample; an interrupted run (Ctrl-C) counts the setting it stopped in as expected.
+ */
+export async function verifyAll(o: VerifyOptions = {}, constructions: readonly Construction[] = allConstructions()): Promise<VerifyReport[]> {
+  const reports: VerifyReport[] = [];
+  for (const c of constructions) {
+    for (const setting of verifySettings(c)) {
+      if (o.signal?.aborted) return reports;
+      const r = await verifyConstruction(c, resolveParams(c, setting.params), o);
+      const fails = setting.fails ?? null;
+      const stopped = o.signal?.aborted === true;
+      r.setting = { given: { ...setting.params }, fails, asExpected: fails === null ? r.ok : !r.ok || stopped };
+      reports.push(r);
+    }
+  }
+  return reports;
 }

@@ -24,3 +24,11 @@ export class NumericError extends Error {
 export class UsageError extends Error {
   override name = 'UsageError';
 }
+
+/**
+ * Work that cannot fit: a model, a run or a sweep whose estimated memory or arithmetic is over the
+ * budget (simulators/budget.ts). Raised before the work starts, never after it has filled memory.
+ */
+export class ResourceError extends Error {
+  override name = 'ResourceError';
+}

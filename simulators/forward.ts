@@ -8,6 +8,8 @@ import type { LabeledMatrix, LabeledVector } from './matrix.ts';
 import type { NumberSystem } from './arithmetic/number-system.ts';
 import { type Head, type Mlp, type Model, ensureValid, maskRow } from './model.ts';
 import type { AttentionSite, Margins, Readout, RunOptions, RunResult } from './result.ts';
+import { activity } from './activity.ts';
+import { preflightRun } from './preflight.ts';
 import { Trace } from './trace.ts';
 
 interface SparseRow<T> {
@@ -96,6 +98,7 @@ interface MarginTracker {
 export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly number[], options: RunOptions = {}): RunResult {
   ensureValid(model);
   checkInput(model, tokens);
+  preflightRun(model, ns.name, { positions: tokens.length, trace: options.trace });
   const n = tokens.length;
   const d = model.residual.dim;
   const trace = options.trace ? new Trace(model.residual) : undefined;
@@ -125,19 +128,31 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
   model.stages.forEach((stage, s) => {
     for (let t = 1; t <= stage.loops; t++) {
       loop++;
+
       const before = x;
       x = x.map((row) => row.slice());
       stage.layers.forEach((layer, l) => {
+        // For a progress line: where the run is, down to the position of a wide MLP.
+        const where = (part: string) => () =>
+          `${model.name}: ${ns.name}, ${model.stages.length > 1 ? `stage ${s + 1} of ${model.stages.length}, ` : ''}loop ${t} of ${stage.loops}, layer ${l + 1} of ${stage.layers.length}${part}`;
+        activity(where(''));
         const prefix = `loop${loop}.blocks.${l}`;
         if (layer.heads.length > 0) {
           const out = x.map(() => new Array<T>(d).fill(ns.zero));
           for (const head of layer.heads) {
+            activity(where(`, head ${head.name}`));
             runHead(ns, head, x, out, { loop, stage: s, layer: l }, margins, everyLayer ? `${prefix}.attn.${head.name}.hook_pattern` : null, trace);
           }
           x = x.map((row, i) => addInto(ns, row, out[i]));
         }
         snapshot(`${prefix}.hook_resid_mid`, x, false);
-        if (layer.mlp) x = x.map((row) => addInto(ns, row, runMlp(ns, layer.mlp!, row)));
+        if (layer.mlp) {
+          const mlp = layer.mlp;
+          x = x.map((row, i) => {
+            if ((i & 15) === 0) activity(where(`, MLP at position ${i} of ${n}`));
+            return addInto(ns, row, runMlp(ns, mlp, row));
+          });
+        }
         snapshot(`${prefix}.hook_resid_post`, x, l === stage.layers.length - 1 && stage.mask === null);
       });
       if (stage.mask !== null) {

@@ -2,6 +2,8 @@
 // interpreters) with an exact rational kept beside any entry that a double cannot hold, so exact
 // constructions and model files with entries like "1/3" lose nothing.
 import { type Rational, type Scalar, exactFromDouble, isExactAsDouble, rationalToNumber, toRational } from './rational.ts';
+import { activity } from './activity.ts';
+import { chargeMemory } from './budget.ts';
 import { type Selector, type Space, labelledSpace } from './space.ts';
 
 /** A block to write between two subspaces: a matrix, `identity(c)`, or a function of (row, col). */
@@ -30,6 +32,9 @@ export class LabeledMatrix {
     public readonly rows: Space,
     public readonly cols: Space,
   ) {
+    // Charged before it is allocated, so a model too big for the memory budget is refused here
+    // with its name and shape instead of exhausting the heap (simulators/budget.ts).
+    chargeMemory(8 * rows.dim * cols.dim, `${name} (${rows.dim.toLocaleString('en-US')} × ${cols.dim.toLocaleString('en-US')})`);
     this.data = new Float64Array(rows.dim * cols.dim);
   }
 
@@ -113,7 +118,10 @@ export class LabeledMatrix {
     if (this.sparseRows === null) {
       const out: Entry[][] = [];
       const nc = this.cols.dim;
+      const step = Math.max(1, Math.floor(2 ** 20 / Math.max(1, nc))); // rows per million entries
       for (let r = 0; r < this.rows.dim; r++) {
+        // A matrix of millions of entries takes seconds to read: say so on the progress line.
+        if (r % step === 0 && this.rows.dim * nc > 1 << 22) activity(() => `${this.name}: reading its nonzeros, row ${r} of ${this.rows.dim}`);
         const row: Entry[] = [];
         for (let c = 0; c < nc; c++) {
           const k = r * nc + c;

@@ -26,10 +26,12 @@
 // is refused unless `allowRounding`, and then the report counts and names the rounded entries.
 import { ModelError } from './errors.ts';
 import type { LabeledMatrix } from './matrix.ts';
-import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, createHead, createMlp, createModel, validateModel } from './model.ts';
+import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, checkMask, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { MODEL_FORMAT, type SubspaceJson } from './model-file.ts';
-import { formatRational, isExactAsDouble, scalarFromJson } from './rational.ts';
+import { MAX_DIM, checkDeclaredSizes, checkText, readWeight, validateForFile } from './model-limits.ts';
+import { formatRational, isExactAsDouble } from './rational.ts';
 import { Space, type SubspaceSpec } from './space.ts';
+import { type Json, fieldPath, parseStrictJson } from './strict-json.ts';
 
 // ---------------------------------------------------------------- the container format
 
@@ -42,10 +44,16 @@ const DTYPE_BYTES: Record<string, number> = {
   I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, C64: 8, C128: 16,
 };
 
-/** The reference implementation's limit on the header; larger is refused before it is read. */
+/**
+ * The header is at most 100,000,000 bytes (the reference implementation's limit); a larger one
+ * is refused before a byte of it is decoded.
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
-/** Largest single dimension the reader accepts (a vocabulary, a width, a head, positions). */
-export const MAX_DIM = 1 << 20;
+/** Largest single dimension the reader accepts (a vocabulary, a width, a head, positions, loops). */
+export { MAX_DIM };
+
+/** The fields `__metadata__` may hold; any other is refused (a damaged or smuggled field is not skipped). */
+export const METADATA_FIELDS = ['format', 'name', 'description', 'readout', 'vocab', 'residual_labels', 'stages', 'attention', 'mlp', 'padding'] as const;
 
 export interface Tensor {
   dtype: SafetensorsDtype;
@@ -86,7 +94,7 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
     fail(`the header length ${n64} is beyond the file (${bytes.length} bytes: at most ${bytes.length - 8} after the length); the file is truncated or not safetensors`);
   }
   const n = Number(n64);
-  if (n > MAX_HEADER_BYTES) fail(`the header length ${n} is over the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n > MAX_HEADER_BYTES) fail(`the header length ${n} is over the limit of ${MAX_HEADER_BYTES.toLocaleString('en-US')} bytes (the reference implementation's)`);
   if (n < 2) fail(`the header length is ${n}; a header is at least "{}"`);
   let text: string;
   try {
@@ -94,20 +102,20 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
   } catch {
     return fail('the header is not valid UTF-8');
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    return fail(`the header is not JSON: ${(e as Error).message}`);
-  }
+  // Strict: a tensor or metadata key given twice is refused (JSON.parse would keep the last).
+  // Control characters are checked where the text is read (a metadata value is JSON with its
+  // own paths), and here in the names the file gives its tensors and metadata.
+  const header = parseStrictJson(text, fail, { what: 'the header', refuseControl: false });
   if (!plainObject(header)) return fail('the header must be a JSON object');
+  for (const name of Object.keys(header)) checkText(name, (what) => fail(`the tensor name ${short(name)} ${what}`));
 
   const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   if (Object.hasOwn(header, '__metadata__')) {
     const m = header.__metadata__;
     if (!plainObject(m)) return fail('__metadata__ must be an object of strings');
     for (const [k, v] of Object.entries(m)) {
-      if (typeof v !== 'string') fail(`__metadata__.${k} must be a string, got ${short(v)}`);
+      checkText(k, (what) => fail(`the __metadata__ key ${short(k)} ${what}`));
+      if (typeof v !== 'string') fail(`${fieldPath('__metadata__', k)} must be a string, got ${short(v)}`);
       metadata[k] = v as string;
     }
   }
@@ -120,12 +128,12 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsFile {
     const at = `tensor "${name}"`;
     if (!plainObject(value)) return fail(`${at} must be an object {dtype, shape, data_offsets}`);
     for (const key of Object.keys(value)) {
-      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`${at} has an unknown field "${key}"`);
+      if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`${fieldPath('', name)} has an unknown field ${short(key)} (its fields: dtype, shape, data_offsets)`);
     }
     const dtype = value.dtype;
     if (typeof dtype !== 'string') return fail(`${at}: dtype is ${dtype === undefined ? 'missing' : `not a string (${short(dtype)})`}`);
     const size = DTYPE_BYTES[dtype];
-    if (size === undefined || !Object.hasOwn(DTYPE_BYTES, dtype)) return fail(`${at}: unknown dtype "${dtype}"`);
+    if (size === undefined || !Object.hasOwn(DTYPE_BYTES, dtype)) return fail(`${at}: unknown dtype ${short(dtype)}`);
     if (dtype !== 'F64' && dtype !== 'F32') return fail(`${at}: dtype ${dtype} is not supported (looped reads ${SAFETENSORS_DTYPES.join(', ')})`);
     const shape = value.shape;
     if (!Array.isArray(shape)) return fail(`${at}: shape is ${shape === undefined ? 'missing' : `not an array (${short(shape)})`}`);
@@ -263,7 +271,7 @@ function spaceJson(s: Space): SubspaceJson[] {
 
 /** The model as a safetensors file (see the top of this module for the layout). */
 export function modelToSafetensors(model: Model, options: ExportOptions = {}): ExportResult {
-  validateModel(model);
+  validateForFile(model, 'export:'); // what the reader would refuse is not written
   const dtype = options.dtype ?? 'F64';
   if (dtype !== 'F64' && dtype !== 'F32') throw new ModelError(`export: dtype "${String(dtype)}" is not F64 or F32`);
   const d = model.residual.dim;
@@ -383,7 +391,7 @@ class Meta {
   ) {}
 
   fail(what: string): never {
-    throw new ModelError(`safetensors: __metadata__.${this.path} ${what}`);
+    throw new ModelError(`safetensors: ${this.path} ${what}`);
   }
   get raw(): unknown {
     return this.value;
@@ -392,16 +400,16 @@ class Meta {
     const v = this.value;
     if (typeof key === 'number') {
       if (!Array.isArray(v)) this.fail('must be an array');
-      return new Meta(v[key], `${this.path}[${key}]`);
+      return new Meta(v[key], fieldPath(this.path, key));
     }
     if (!plainObject(v)) this.fail('must be an object');
-    return new Meta(Object.hasOwn(v, key) ? v[key] : undefined, `${this.path}.${key}`);
+    return new Meta(Object.hasOwn(v, key) ? v[key] : undefined, fieldPath(this.path, key));
   }
   /** Refuses a field the format does not define (a damaged name must not be skipped silently). */
   only(...fields: string[]): this {
     const v = this.value;
     if (!plainObject(v)) this.fail(v === undefined ? 'is missing (an object)' : `must be an object, got ${short(v)}`);
-    for (const key of Object.keys(v as object)) if (!fields.includes(key)) this.fail(`has an unknown field ${short(key)} (fields: ${fields.join(', ')})`);
+    for (const key of Object.keys(v as object)) if (!fields.includes(key)) this.at(key).fail(`is not a field of the format here (its fields: ${fields.join(', ')})`);
     return this;
   }
   isNull(): boolean {
@@ -415,7 +423,7 @@ class Meta {
   }
   string(): string {
     if (typeof this.value !== 'string') this.fail(this.value === undefined ? 'is missing (a string)' : `must be a string, got ${short(this.value)}`);
-    return this.value as string;
+    return checkText(this.value as string, (what) => this.fail(what));
   }
   optionalString(): string | undefined {
     return this.value === undefined ? undefined : this.string();
@@ -440,18 +448,16 @@ class Meta {
 
 function metaJson(metadata: Record<string, string>, key: string): Meta {
   const text = metadata[key];
-  if (text === undefined) fail(`__metadata__.${key} is missing`);
-  try {
-    return new Meta(JSON.parse(text), key);
-  } catch (e) {
-    return fail(`__metadata__.${key} is not JSON: ${(e as Error).message}`);
-  }
+  const root = `__metadata__.${key}`;
+  if (text === undefined) fail(`${root} is missing`);
+  const value: Json = parseStrictJson(text, fail, { root });
+  return new Meta(value, root);
 }
 
 function metaString(metadata: Record<string, string>, key: string): string {
   const text = metadata[key];
   if (text === undefined) fail(`__metadata__.${key} is missing`);
-  return text;
+  return checkText(text, (what) => fail(`__metadata__.${key} ${what}`));
 }
 
 /** Subspaces from metadata; sizes are checked against `dim` BEFORE any label is made. */
@@ -482,13 +488,16 @@ function spaceDim(m: Meta): number {
 }
 
 function scaleOf(m: Meta): string | number {
-  return scalarFromJson(m.raw, (message) => m.fail(message), 'a scale', short);
+  return readWeight(m.raw, 'a scale', (message) => m.fail(message));
 }
 
 /** Reads a model from safetensors bytes; every problem is a ModelError that names the tensor or field. */
 export function loadSafetensors(bytes: Uint8Array): Model {
   const file = parseSafetensors(bytes);
   const md = file.metadata;
+  for (const key of Object.keys(md)) {
+    if (!(METADATA_FIELDS as readonly string[]).includes(key)) fail(`${fieldPath('__metadata__', key)} is not a field of the format (its fields: ${METADATA_FIELDS.join(', ')})`);
+  }
   const format = metaString(md, 'format');
   if (format !== MODEL_FORMAT) fail(`__metadata__.format is ${short(format)}; this version reads "${MODEL_FORMAT}"`);
   const name = metaString(md, 'name');
@@ -533,14 +542,15 @@ export function loadSafetensors(bytes: Uint8Array): Model {
     const pm = metaJson(md, 'padding').only('promptLength', 'token', 'count');
     padding = { promptLength: pm.at('promptLength').int(1, MAX_DIM), token: pm.at('token').string(), count: pm.at('count').int(0, MAX_DIM) };
   }
+  const stagesMeta = metaJson(md, 'stages').array();
+  const attention = metaJson(md, 'attention').array(stagesMeta.length);
+  const mlps = metaJson(md, 'mlp').array(stagesMeta.length);
+  checkSizes(stagesMeta, attention, mlps, V, d, N);
   const model = createModel({ name, description, vocab, residual, maxLen: N, readout: readout as 'last' | 'all', padding });
   fill(model.W_E, tE, tensorName.embed);
   fill(model.W_pos, tPos, tensorName.pos);
   fill(model.W_U, tU, tensorName.unembed);
 
-  const stagesMeta = metaJson(md, 'stages').array();
-  const attention = metaJson(md, 'attention').array(stagesMeta.length);
-  const mlps = metaJson(md, 'mlp').array(stagesMeta.length);
   stagesMeta.forEach((sm, s) => {
     sm.only('loops', 'layers', 'mask', 'roles');
     const loops = sm.at('loops').int(0, MAX_DIM);
@@ -552,6 +562,7 @@ export function loadSafetensors(bytes: Uint8Array): Model {
       mm.only('expr', 'describe');
       const describe = mm.at('describe').optionalString();
       mask = describe === undefined ? { expr: mm.at('expr').string() } : { expr: mm.at('expr').string(), describe };
+      checkMask(mask, `safetensors: ${mm.at('expr').path}`);
     }
     const roles = sm.at('roles').array(count).map((r) => r.string());
     const headsMeta = attention[s].array(count);
@@ -573,6 +584,35 @@ export function loadSafetensors(bytes: Uint8Array): Model {
     throw e;
   }
   return model;
+}
+
+/**
+ * The loop counts and layer sizes the metadata declares, against the work budget before anything
+ * is built (the weights themselves are bounded by the file: every tensor's bytes are in it).
+ */
+function checkSizes(stages: Meta[], attention: Meta[], mlps: Meta[], vocab: number, width: number, positions: number): void {
+  const declared = stages.map((sm, s) => {
+    sm.only('loops', 'layers', 'mask', 'roles');
+    const count = sm.at('layers').int(0, MAX_DIM);
+    const heads = attention[s].array(count);
+    const mlp = mlps[s].array(count);
+    return {
+      loops: sm.at('loops').int(0, MAX_DIM),
+      layers: heads.map((hm, l) => ({
+        heads: hm.array().map((h) => {
+          h.only('name', 'role', 'kind', 'scale', 'causal', 'd_qk', 'd_ov', 'qk', 'ov');
+          return { qk: h.at('d_qk').int(0, MAX_DIM), ov: h.at('d_ov').int(0, MAX_DIM) };
+        }),
+        mlp: mlp[l].isNull() ? null : mlp[l].only('name', 'role', 'd_mlp', 'hidden').at('d_mlp').int(0, MAX_DIM),
+      })),
+    };
+  });
+  checkDeclaredSizes({ vocab, width, positions, stages: declared }, 'safetensors:', {
+    W_pos: tensorName.pos,
+    stage: (s) => `__metadata__.stages[${s}]`,
+    head: (s, l, h) => `__metadata__.attention[${s}][${l}][${h}]`,
+    mlp: (s, l) => `__metadata__.mlp[${s}][${l}]`,
+  });
 }
 
 type TensorGetter = (name: string, shape: readonly (number | null)[], what: string) => Tensor;

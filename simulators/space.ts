@@ -3,6 +3,8 @@
 // weight matrix is written between names, never between raw offsets, and the labels travel into
 // traces, explanations and exports.
 
+import { chargeMemory } from './budget.ts';
+
 export interface SubspaceSpec {
   size: number;
   /** What the subspace holds, in one line (shown by `looped explain`). */
@@ -40,6 +42,9 @@ export class Space {
       if (!Number.isInteger(spec.size) || spec.size < 0) {
         throw new Error(`subspace "${name}" has size ${spec.size}; a size is a whole number ≥ 0`);
       }
+      // A label is a short string (about 48 bytes on the heap): charged before they are made, so a
+      // subspace of 2^40 directions is refused by the memory budget instead of hanging here.
+      if (spec.labels === undefined) chargeMemory(48 * spec.size, `subspace "${name}" (${spec.size.toLocaleString('en-US')} directions)`);
       const labels = spec.labels ?? defaultLabels(name, spec.size);
       if (labels.length !== spec.size) {
         throw new Error(`subspace "${name}" has size ${spec.size} but ${labels.length} labels`);

@@ -25,6 +25,7 @@
 import fc from 'fast-check';
 import { InputError } from '../simulators/errors.ts';
 import { mulberry32, randomInt, type Rng } from './random.ts';
+import { assertJsonDepth } from '../simulators/json-depth.ts';
 
 export type CircuitKind = 'boolean' | 'igsm';
 
@@ -309,6 +310,7 @@ function parseNode(k: number, x: unknown, where: string): number {
  * the decoder reads them); with `shape`, also checks the size. Every problem is an InputError.
  */
 export function parseCircuit(family: CircuitFamily, text: string, shape?: CircuitShape): Circuit {
+  assertJsonDepth(text);
   let value: unknown;
   try {
     value = JSON.parse(text);

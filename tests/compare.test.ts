@@ -17,9 +17,9 @@ interface RouteJson {
 }
 
 describe('looped compare p-hop', () => {
-  it('verifies every route on the same inputs and reports their depth, loops and sizes', () => {
+  it('verifies every route on the same 200 inputs (exact) and reports their depth, loops and sizes', () => {
     for (const p of [5, 8]) {
-      const r = looped('compare', 'p-hop', '--p', String(p), '--n', '16', '--samples', '4', '--json');
+      const r = looped('compare', 'p-hop', '--p', String(p), '--n', '16', '--samples', '200', '--json');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const out = JSON.parse(r.stdout) as { ok: boolean; routes: RouteJson[] };
@@ -27,7 +27,7 @@ describe('looped compare p-hop', () => {
       const by = Object.fromEntries(out.routes.map((x) => [x.route, x]));
       expect(Object.keys(by)).toEqual(['cot', 'thm-5.4', 'p-hop', 'direct']);
       for (const x of out.routes) {
-        expect(x.checked).toBe(4);
+        expect(x.checked).toBe(200);
         expect(x.wrong).toBe(0);
         expect(x.depth).toBe(x.layers * x.passes);
       }

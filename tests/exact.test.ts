@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
 import { type ExactValue, exact, exactFractions } from '../simulators/arithmetic/exact.ts';
-import { exactFromDouble } from '../simulators/rational.ts';
+import { exactFromDouble, parseRational } from '../simulators/rational.ts';
 import { Fraction } from 'mathjs';
 
 type Op = { op: 'add' | 'mul' | 'div' | 'relu'; a: number; b: number };
@@ -54,5 +54,20 @@ describe('exact arithmetic (doubles while provably exact, Fractions otherwise)',
     expect(exact.mul(0.1, 3)).toBeInstanceOf(Fraction); // the double 0.1 times 3, exactly
     expect(typeof exact.div(3, 4)).toBe('number');
     expect(exact.div(3, 4)).toBe(0.75);
+  });
+});
+
+describe('parseRational', () => {
+  it('reads fractions, decimals and decimal exponents exactly, and refuses the rest', () => {
+    const cases: [string, string][] = [
+      ['3/4', '3/4'],
+      ['-2', '-2'],
+      ['0.125', '1/8'],
+      ['1e-3', '1/1000'],
+      ['1.5e2', '150'],
+      ['-2.5E-1', '-1/4'],
+    ];
+    for (const [text, want] of cases) expect(parseRational(text).toFraction(), text).toBe(want);
+    for (const bad of ['0x10', '1/0', 'pi', '', '1e', '1e99999']) expect(() => parseRational(bad), bad).toThrow(RangeError);
   });
 });

@@ -43,6 +43,45 @@ describe('fixed point F_s', () => {
     expect(f.softmax!([0, -f.limit, -f.limit])).toEqual([f.one, 0, 0]);
   });
 
+  it('softmax whose sum saturates: the denominator is rounded into F_s too, so fixed:2 softmax([B_s, B_s, 0]) = [1, 1, 0.25]', () => {
+    // fixed:2: B_2 = 4 − 1/4. exp(B_2) saturates to B_2 and exp(0) = 1; the running sum saturates at
+    // B_2, so the weights are B_2/B_2 = 1, twice, and 1/B_2 = 4/15 → 1/4 (issue #18). Without the
+    // saturation the sum would be 8.5 and the weights [1/2, 1/2, 0].
+    const f = fixedPoint(2);
+    const B = f.limit;
+    expect(f.softmax!([B, B, 0]).map((w) => f.toNumber(w))).toEqual([1, 1, 0.25]);
+    // fixed:4: exp(B_4) saturates, the sum with exp(0) = 1 saturates, 1/B_4 → 1/16.
+    const f4s = fixedPoint(4);
+    expect(f4s.softmax!([f4s.limit, 0]).map((w) => f4s.toNumber(w))).toEqual([1, 1 / 16]);
+    // Three scores of 1 in fixed:1 (B_1 = 3/2): exp(1) → 3/2 each, the sum stops at 3/2.
+    const f1 = fixedPoint(1);
+    expect(f1.softmax!([f1.one, f1.one, f1.one]).map((w) => f1.toNumber(w))).toEqual([1, 1, 1]);
+  });
+
+  it('softmax is exp rounded, the saturated sum min(B_s, Σ exp), each quotient rounded once — sums that saturate included', () => {
+    let saturated = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 8 }).chain((s) => {
+          const limit = 2 ** (2 * s) - 1;
+          return fc.tuple(fc.constant(s), fc.array(fc.oneof(fc.integer({ min: -limit, max: limit }), fc.integer({ min: 0, max: 3 * 2 ** s })), { minLength: 1, maxLength: 6 }));
+        }),
+        ([s, scores]) => {
+          const f = fixedPoint(s);
+          const e = scores.map((x) => f.exp(x));
+          const total = e.reduce((a, b) => a + b, 0);
+          fc.pre(total > 0);
+          const sum = Math.min(f.limit, total);
+          if (total > f.limit) saturated++;
+          const want = e.map((x) => f.round(frac(x, sum)));
+          expect(f.softmax!(scores)).toEqual(want);
+        },
+      ),
+      fcParams(500),
+    );
+    expect(saturated).toBeGreaterThan(50);
+  });
+
   it('refuses a softmax whose every exp rounds to 0 instead of dividing 0 by 0', () => {
     const f = fixedPoint(3);
     expect(() => f.softmax!([-f.limit, -f.limit])).toThrow(/rounded to 0/);

@@ -9,7 +9,8 @@ import { lemmaB9Shift, shiftSequence } from '../proofs/gadgets/shift.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { NumericError, UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import { type Model, createLayer, modelSizes, withAttention, withLoops } from '../simulators/model.ts';
+import { type Model, createHead, createLayer, createMlp, modelSizes, withAttention, withLoops } from '../simulators/model.ts';
+import { verifyConstruction } from '../properties/verify.ts';
 import type { RunResult } from '../simulators/result.ts';
 
 const SEED = Number(process.env.FC_SEED ?? 42);
@@ -118,10 +119,25 @@ describe.each(cases)('$name', ({ c, params, target }) => {
     fc.assert(readerProperty(built, 'float64', floatCheck.model), { seed: SEED, numRuns: RUNS });
   });
 
-  it('has the sizes it claims', () => {
+  it("claims Lemma B.4's sizes (one head, no MLP, query/key 2s, 2^s ≥ n), and the table shows where the build is above them", () => {
     const rows = compareSizes(c as Construction, built, modelSizes(built.model)).filter((r) => r.formula !== null);
-    expect(rows.map((r) => r.key).sort()).toEqual(['bits', 'headDim', 'heads', 'layersPerBlock', 'loops', 'mlpWidth', 'width']);
-    for (const r of rows) expect({ key: r.key, built: r.built }).toEqual({ key: r.key, built: r.claimed });
+    const byKey = Object.fromEntries(rows.map((r) => [r.key, r]));
+    // The lemma's numbers, from its statement: s bits with 2^s ≥ n (distinct codes for positions 0..n − 1),
+    // one head of query/key 2s, one layer, no MLP. No width: the residual is the caller's.
+    let lemmaS = 1;
+    while (2 ** lemmaS < params.n) lemmaS++;
+    const lemma = { layersPerBlock: 1, loops: 1, heads: 1, mlpWidth: 0, headDim: 2 * lemmaS, bits: lemmaS };
+    expect(Object.fromEntries(rows.map((r) => [r.key, r.claimed]))).toEqual(lemma);
+    // What is built: the head's query/key is exactly the lemma's 2s for the s given; its value is the V-dim token.
+    const head = built.model.stages[0].layers[0].heads[0];
+    expect([head.qk.dim, head.ov.dim]).toEqual([2 * params.s, params.V]);
+    for (const key of ['layersPerBlock', 'loops', 'heads', 'mlpWidth'] as const) expect(byKey[key].built, key).toBe(lemma[key]);
+    expect(byKey.bits.built).toBe(params.s);
+    expect(byKey.headDim.built).toBe(Math.max(2 * params.s, params.V));
+    // Above the claim exactly where the build has more bits than the lemma needs, or a value wider than 2s.
+    const above = rows.filter((r) => r.built! > r.claimed!).map((r) => r.key);
+    const expected = [...(Math.max(2 * params.s, params.V) > 2 * lemmaS ? ['headDim'] : []), ...(params.s > lemmaS ? ['bits'] : [])];
+    expect(above).toEqual(expected);
   });
 
   it('keeps its answer when looped more times (extra loops are stable)', () => {
@@ -153,8 +169,12 @@ describe('Lemma B.4 in detail', () => {
     expect(() => lemmaB4.build({ n: 0, k: 2, V: 4 })).toThrow(UsageError);
     expect(() => lemmaB4.build({ n: 0, k: 2, V: 4 })).toThrow(/parameter n of lemma-b4 must be a whole number in 1..1024, got 0/);
     expect(() => lemmaB4.build({ n: 8, k: 2, V: 4, layout: 'zigzag' })).toThrow(/parameter layout/);
-    expect(constructionById('lemma-b4')).toBe(lemmaB4);
-    expect(constructionById('lemma-b9-shift')).toBe(lemmaB9Shift);
+    // The registry wraps each construction's build in the memory budget (proofs/registry.ts); the rest is the module's own.
+    for (const c of [lemmaB4, lemmaB9Shift] as Construction[]) {
+      const r = constructionById(c.id);
+      expect([r.statement, r.claimed, r.params]).toEqual([c.statement, c.claimed, c.params]);
+      expect(r.claimed).toBe(c.claimed);
+    }
   });
 
   it('addOneHotHead names the subspace whose size is wrong', () => {
@@ -278,5 +298,40 @@ describe('SHIFT reference', () => {
   it('is Def. B.5', () => {
     expect(shiftSequence([5, 6, 7, 8])).toEqual([5, 5, 6, 7]);
     expect(shiftSequence([9])).toEqual([9]);
+  });
+});
+
+describe('the size check can fail: a deliberately oversized Lemma B.4 is reported', () => {
+  // The same reader with one zero MLP unit and one zero head added to its layer, through the public
+  // model functions (createMlp, createHead): its answers are unchanged (relu(0) = 0, a zero value adds
+  // 0), so every answer check still holds, and only the comparison with the lemma's claim catches it.
+  const oversized: Construction<Tokens, ReadTokens> = {
+    ...lemmaB4,
+    build(params) {
+      const b = lemmaB4.build(params);
+      const layers = new Set([b.model, ...b.checks.map((k) => k.model)].flatMap((m) => m.stages.flatMap((s) => s.layers)));
+      for (const layer of layers) {
+        expect(layer.mlp).toBeNull();
+        layer.mlp = createMlp(b.model.residual, { name: 'extra', role: 'one unit too many', hidden: 1 });
+        layer.heads.push(createHead(b.model.residual, { name: 'extra', role: 'one head too many', qk: 1, ov: 1 }));
+      }
+      return b;
+    },
+  };
+
+  it('the honest build is within every claim; the oversized one is not, and the rows named are MLP width and heads', async () => {
+    const params = resolveParams(lemmaB4 as Construction, { n: '16', k: '2' });
+    const honest = await verifyConstruction(lemmaB4 as Construction, params, { samples: 20 });
+    expect(honest.ok).toBe(true);
+    expect(honest.sizesWithinClaim).toBe(true);
+    const big = await verifyConstruction(oversized as Construction, params, { samples: 20 });
+    for (const k of big.checks) expect(k.failed, `${k.label}: ${k.counterexample?.message}`).toBe(false);
+    expect(big.ok).toBe(true);
+    expect(big.sizesWithinClaim).toBe(false);
+    const above = big.sizes.filter((r) => r.claimed !== null && r.built !== null && r.built > r.claimed);
+    expect(above.map((r) => ({ key: r.key, built: r.built, claimed: r.claimed }))).toEqual([
+      { key: 'mlpWidth', built: 1, claimed: 0 },
+      { key: 'heads', built: 2, claimed: 1 },
+    ]);
   });
 });

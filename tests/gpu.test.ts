@@ -111,12 +111,13 @@ describe('split-K residual products (the webgpu default for columns of more than
   });
 
   it('keeps Theorem 5.1 (S3, n = 8) bit-identical: its sums are of small integers', async () => {
-    const { allConstructions } = await import('../proofs/registry.ts');
+    const { constructionById } = await import('../proofs/registry.ts');
     const { resolveParams } = await import('../proofs/construction.ts');
-    const c = allConstructions().find((x) => x.id === 'group-composition');
-    if (!c) return; // not registered in this checkout
+    // Registered (constructionById throws, naming the known ids, if it is not): no silent pass.
+    const c = constructionById('group-composition');
     const built = c.build(resolveParams(c, { group: 'S3', n: '8' }));
     const inputs = fc.sample(built.arbitrary(), { seed: 11, numRuns: 6 }).map((i) => built.encode(i));
+    expect(inputs).toHaveLength(6);
     const got = await new GpuInterpreter({ backend: 'cpu', splitK: 4 }).runBatchAsync(built.model, inputs);
     inputs.forEach((tokens, k) => expect(bitDifference(f32.run(built.model, tokens), got[k])).toBeNull());
   });
@@ -219,7 +220,6 @@ describe('WebGPU (only where Dawn finds an adapter)', async () => {
     expect(gi.lastRun?.executor).toBe('fused-encoder');
   });
 
-  it.runIf(!probe.available)(`is skipped: ${probe.detail}`, () => {
-    expect(probe.available).toBe(false);
-  });
+  // Without an adapter the test above is skipped, and says why here; .ci/run fails on any skip.
+  if (!probe.available) console.warn(`WebGPU tests skipped: ${probe.detail}`);
 });

@@ -1,3 +1,4 @@
+import { evaluate as mathEvaluate } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
@@ -10,6 +11,7 @@ import {
   createMlp,
   createModel,
   invalidate,
+  maskRow,
   modelSizes,
   validateModel,
   withAttention,
@@ -101,6 +103,35 @@ describe('model validation and inputs', () => {
     m.stages[0].loops = -1;
     invalidate(m);
     expect(() => validateModel(m)).toThrow(/stage 0: loops is -1/);
+  });
+
+  it('refuses a mask outside the mask grammar before anything of it runs, in one line naming the stage', () => {
+    for (const [expr, why] of [
+      ['process.exit(7)', /stage 0: mask "process\.exit\(7\)" calls "process\.exit", which is not a mask function/],
+      ['f(x)=x', /stage 0: mask "f\(x\)=x" defines a function/],
+      ['import({pi: 4}, {override: true})', /calls "import", which is not a mask function/],
+      ['x > 1', /uses "x", which is not defined/],
+      ['"yes"', /holds the constant/],
+      [`${'('.repeat(40)}i${')'.repeat(40)} > 0`, /nests brackets more than 32 deep/],
+      ['i >= 0 or '.repeat(200) + 'true', /characters long, over the limit of 1000/],
+    ] as const) {
+      const m = shiftModel();
+      m.stages[0].mask = { expr };
+      invalidate(m);
+      let message = '';
+      try {
+        validateModel(m);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, expr).toMatch(why);
+      expect(message.split('\n'), expr).toHaveLength(1);
+    }
+    expect(mathEvaluate('pi')).toBe(Math.PI); // import(...) never ran
+    // What only evaluation can tell is one line too, with the position and loop.
+    expect(() => maskRow({ expr: 'i + t' }, 1, 2, 3, 'stage 0 mask')).toThrow(/^stage 0 mask: mask "i \+ t" gave 2 at i=1, t=1; it must be true\/false or 0\/1$/);
+    expect(() => maskRow({ expr: 'sqrt(i - 5) > 1' }, 1, 2, 3, 'stage 0 mask')).toThrow(/^stage 0 mask: mask "sqrt\(i - 5\) > 1" cannot be evaluated at i=0, t=1: [^\n]*$/);
+    expect(maskRow({ expr: 'isPrime(i + t) or 1 < i < 4' }, 1, 2, 5)).toEqual([false, true, true, true, true]);
   });
 });
 

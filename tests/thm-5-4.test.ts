@@ -15,7 +15,7 @@ import { constructionById } from '../proofs/registry.ts';
 import { compileThm54, cotOf, cotPrecondition, lockstepRows, positionBits, thm54Sizes, withPads } from '../proofs/thm-5-4-cot-loops.ts';
 import { randomDecoder } from '../proofs/thm-5-4/random-decoder.ts';
 import { runsFromEnv, seedFromEnv } from '../properties/config.ts';
-import { compareThm54, decoderOf, thm54CaseArbitrary, thm54Property, thm54TieProperty } from '../properties/thm-5-4.ts';
+import { compareThm54, decoderOf, thm54BelowGridProperty, thm54CaseArbitrary, thm54Property, thm54TieProperty } from '../properties/thm-5-4.ts';
 import { verifyConstruction } from '../properties/verify.ts';
 import { InputError, UnsupportedError, UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
@@ -106,26 +106,38 @@ describe('Theorem 5.4 (a) on random decoders', () => {
 
 describe('Theorem 5.4 (a): sizes', () => {
   const source = randomDecoder({ layers: 2, distinct: 2, width: 3, heads: 1, hidden: 2, vocab: 3, maxLen: 64, seed: 7, attention: 'hard' });
-  it('L + 5 layers per block, m loops, heads ≤ H + 1, bits ⌊log2(n + m)⌋ + 1', () => {
+  it('L + 5 layers per block (within the proof\'s L + 6), m loops, heads ≤ H + 1, bits ⌊log2(n + m)⌋ + 1', () => {
     const c = compileThm54(source, { n: 3, m: 4 });
     const rows = Object.fromEntries(thm54Sizes(c).map((r) => [r.key, r]));
-    expect(rows.layersPerBlock.built).toBe(rows.layersPerBlock.claimed);
-    expect(rows.loops.built).toBe(4);
+    // The paper's numbers (L = 2 layers, H = 1 head): 5 ReLU layers of Lemma B.7 and the SHIFT layer after them.
+    expect(rows.layersPerBlock.claimed).toBe(2 + 6);
+    expect(rows.layersPerBlock.built).toBe(2 + 5);
+    expect(rows.loops).toMatchObject({ built: 4, claimed: 4 });
+    expect(rows.heads.claimed).toBe(1 + 1);
     expect(rows.heads.built!).toBeLessThanOrEqual(rows.heads.claimed!);
-    expect(rows.bits.built).toBe(rows.bits.claimed);
+    expect(rows.bits).toMatchObject({ built: Math.floor(Math.log2(3 + 4)) + 1, claimed: Math.floor(Math.log2(3 + 4)) + 1 });
   });
-  it('erratum 5: the width grows with log(n + m) — d + 2s + 1 + 4V, s = ⌊log2(n + m)⌋ + 1', () => {
-    const widths: [number, number][] = [];
+  it('erratum 5, measured: the proof\'s width d + 3s is not the statement\'s "constantly many", and the build is above it', () => {
+    const d = source.residual.dim;
+    const table: { nm: number; extra: number; claimed: number; built: number }[] = [];
     for (const [n, m] of [[1, 1], [2, 2], [4, 4], [8, 8], [16, 16], [32, 32]]) {
       const c = compileThm54(source, { n, m });
-      const w = modelSizes(c.model).width;
-      const s = positionBits(n, m);
-      expect(c.s).toBe(s);
-      expect(w).toBe(3 + 2 * s + 1 + 4 * 3);
-      widths.push([n + m, w]);
+      const rows = Object.fromEntries(thm54Sizes(c).map((r) => [r.key, r]));
+      // The paper's proof: sbin(i), the code of max(i − 1, 1) and the code of n + t, s = ⌊log(n + m)⌋ + 1 bits each.
+      const s = Math.floor(Math.log2(n + m)) + 1;
+      expect(rows.width.claimed).toBe(d + 3 * s);
+      // The size check reports the excess: the row is named and the build is above the claim at every size.
+      expect(rows.width.built!, `width at n + m = ${n + m}`).toBeGreaterThan(rows.width.claimed!);
+      table.push({ nm: n + m, extra: rows.width.built! - d, claimed: rows.width.claimed!, built: rows.width.built! });
     }
-    // Not constant: every doubling of n + m adds 2 directions.
-    expect(widths.map(([, w]) => w)).toEqual([20, 22, 24, 26, 28, 30]);
+    console.log(`[thm-5-4] width: n + m → built / claimed d + 3s (d = ${d}); extra over d\n${table.map((r) => `  ${r.nm}: ${r.built} / ${r.claimed}, +${r.extra}`).join('\n')}`);
+    // Not "constantly many" extra directions, in the claim or in the build: both grow with log(n + m).
+    const claimedExtra = table.map((r) => r.claimed - d);
+    expect(new Set(claimedExtra).size).toBe(table.length);
+    expect(new Set(table.map((r) => r.extra)).size).toBe(table.length);
+    // The excess over the proof's width shrinks as s grows (the build spends 2s on codes, the proof 3s) but stays positive here.
+    const excess = table.map((r) => r.built - r.claimed);
+    for (let k = 1; k < excess.length; k++) expect(excess[k]).toBeLessThan(excess[k - 1]);
   });
 });
 
@@ -171,6 +183,105 @@ describe('Theorem 5.4 (a) on a hand-written decoder with named subspaces', () =>
       }
     }
     expect(checked).toBe(8 + 10); // n = 4: the 6 even prompts tie
+  });
+});
+
+describe('Theorem 5.4: the margin threshold 2^−s of the precondition (issue #18)', () => {
+  // Two tokens whose logits are (x, 0) at every position: every CoT step has the top-two margin x.
+  const marginDecoder = (x: string): Model => {
+    const R = space({ h: 1 });
+    const m = createModel({ name: `margin ${x}`, vocab: ['a', 'b'], residual: R, maxLen: 4 });
+    m.W_E.write('vocab', 'h', [[1], [1]]);
+    addStage(m, [createLayer('nothing')], 1);
+    m.W_U.set('h', ['vocab', 0], x);
+    return m;
+  };
+  const outcome = (x: string) => {
+    const k = compileThm54(marginDecoder(x), { n: 2, m: 2 });
+    const cot = cotOf(k, [0, 1]);
+    const run = exact.run(k.model, withPads(k, [0, 1]), { trace: 'loops' });
+    return { s: k.s, accepted: cotPrecondition(k, cot).ok, lockstep: lockstepRows(k, [0, 1], run, cot.generated).every((r) => r.ok) };
+  };
+
+  it('accepts a margin of exactly 2^−s and refuses one just below — exactly where the looped model stops being exact', () => {
+    // n + m = 4: s = 3, the threshold 1/8.
+    expect(outcome('1/8')).toEqual({ s: 3, accepted: true, lockstep: true });
+    expect(outcome('1/4')).toEqual({ s: 3, accepted: true, lockstep: true });
+    for (const below of ['127/1024', '1/16', '1/32', '1/64']) expect(outcome(below)).toEqual({ s: 3, accepted: false, lockstep: false });
+  });
+
+  it('just below the grid: a search finds a CoT with margin in [2^−(s+2), 2^−s) on which the looped model breaks (shrunk)', () => {
+    const r = fc.check(thm54BelowGridProperty({}, 2), opts(400));
+    expect(r.failed).toBe(true);
+    expect(r.counterexample).not.toBeNull();
+    const c = r.counterexample![0];
+    const k = compareThm54(c);
+    const s = k.compiled.s;
+    expect(k.cotMargin).not.toBeNull();
+    expect(k.cotMargin!).toBeGreaterThanOrEqual(2 ** -(s + 2));
+    expect(k.cotMargin!).toBeLessThan(2 ** -s);
+    expect(k.ok).toBe(false);
+    // The precondition refuses it: a threshold loosened to 2^−(s+2) would accept a case the model gets wrong.
+    expect(k.precondition.ok).toBe(false);
+  });
+
+  it('the registered setting n=4 m=2 seed=45 has such prompts; its sample leaves them out, and verify holds', async () => {
+    const src = randomDecoder({ layers: 2, distinct: 2, width: 3, heads: 1, hidden: 2, vocab: 3, maxLen: 5, seed: 45, attention: 'hard' });
+    const k = compileThm54(src, { n: 4, m: 2 });
+    expect(k.s).toBe(3);
+    const prompt = [2, 2, 0, 0];
+    const cot = cotOf(k, prompt);
+    const margin = Math.min(...cot.steps.map((x) => x.margins.logit));
+    expect(cot.tieAt).toBeNull();
+    expect(margin).toBeGreaterThanOrEqual(2 ** -5);
+    expect(margin).toBeLessThan(2 ** -3);
+    const run = exact.run(k.model, withPads(k, prompt), { trace: 'loops' });
+    expect(lockstepRows(k, prompt, run, cot.generated).every((x) => x.ok)).toBe(false);
+    expect(cotPrecondition(k, cot).ok).toBe(false);
+    const c = constructionById('thm-5.4');
+    const params = resolveParams(c, { n: '4', m: '2', seed: '45' });
+    const sample = fc.sample(c.build(params).arbitrary(), { numRuns: 300, seed: 0 }) as number[][];
+    expect(sample.some((p) => p.join() === prompt.join())).toBe(false);
+    expect((await verifyConstruction(c, params, { samples: runsFromEnv(60), seed: SEED })).ok).toBe(true);
+  });
+
+  it('verify draws fresh prompts from its seed (not one fixed sample), every one meeting the precondition, and checks fixed:s', async () => {
+    const c = constructionById('thm-5.4');
+    const params = resolveParams(c, { n: '8', m: '3' });
+    const built = c.build(params);
+    expect(built.checks.map((k) => k.interpreter)).toEqual(['exact', `fixed:${built.bits}`]);
+    expect(built.bits).toBe(Math.floor(Math.log2(8 + 3)) + 1);
+    const draw = (seed: number) => (fc.sample(built.arbitrary(), { numRuns: 200, seed }) as number[][]).map((p) => p.join(','));
+    const [a, b] = [draw(1), draw(2)];
+    // Different seeds, different prompts; and far more distinct prompts than a fixed sample of 400 could hold that meet it.
+    expect(a).not.toEqual(b);
+    const distinct = new Set([...a, ...b, ...draw(3), ...draw(4), ...draw(5)]);
+    const old = new Set((fc.sample(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 8, maxLength: 8 }), { numRuns: 400, seed: 0 }) as number[][]).map((p) => p.join(',')));
+    expect([...distinct].filter((p) => !old.has(p)).length).toBeGreaterThan(100);
+    // Every drawn prompt meets the margin precondition, and the decoder in F_s emits the same CoT.
+    const src = randomDecoder({ layers: 2, distinct: 2, width: 3, heads: 1, hidden: 2, vocab: 3, maxLen: 8 + 3 - 1, seed: 1, attention: 'hard' });
+    const k = compileThm54(src, { n: 8, m: 3 });
+    for (const key of distinct) {
+      const prompt = key.split(',').map(Number);
+      const cot = cotOf(k, prompt);
+      expect(cotPrecondition(k, cot).ok, key).toBe(true);
+      expect(cotOf(k, prompt, `fixed:${k.s}`).generated, key).toEqual(cot.generated);
+    }
+    const rep = await verifyConstruction(c, params, { samples: runsFromEnv(100), seed: 3 });
+    expect(rep.checks.map((x) => [x.label.split(':')[0], x.failed])).toEqual([
+      ['exact, hard attention', false],
+      ['fixed', false],
+      ['lockstep', false],
+      ['two extra loops change nothing', false],
+    ]);
+  });
+
+  it('the bits parameter: at least ⌈log2(n + m)⌉, named in the error', () => {
+    const c = constructionById('thm-5.4');
+    expect(c.build(resolveParams(c, { n: '4', m: '4', bits: '3' })).bits).toBe(3);
+    expect(c.build(resolveParams(c, { n: '4', m: '4' })).bits).toBe(4);
+    expect(() => c.build(resolveParams(c, { n: '4', m: '4', bits: '2' }))).toThrow(/parameter bits of thm-5.4 .* 3\.\.26/);
+    expect(() => c.build(resolveParams(c, { bits: 'x' }))).toThrow(UsageError);
   });
 });
 

@@ -1,12 +1,15 @@
-import { writeFileSync } from 'node:fs';
 import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { randomDecoder } from '../../proofs/thm-5-4/random-decoder.ts';
 import { UsageError } from '../../simulators/errors.ts';
+import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
-import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
-import { type Out, toJson } from '../output.ts';
+import { type Parsed, intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Out, printHelp, safeText, toJson, writeOutFile } from '../output.ts';
+
+/** The flags that size random-decoder; a construction is sized by its --param instead. */
+const DECODER_SIZE_FLAGS = ['layers', 'width', 'heads', 'hidden', 'vocab', 'seed', 'max-len'] as const;
 
 export const buildHelp = `looped build <construction> [--param k=v …] [--interpreter NAME] --out FILE [--json]
 looped build <cot-task> [--param k=v …] --decoder --out FILE
@@ -63,7 +66,7 @@ export function build(argv: string[], out: Out): number {
     },
     'build',
   );
-  if (values.help) return out.print(buildHelp), 0;
+  if (values.help) return printHelp(out, buildHelp);
   if (values.decoder && positionals[0] === 'random-decoder') throw new UsageError('--decoder is for the cot-… tasks; random-decoder writes a decoder already');
   if (positionals.length !== 1) throw new UsageError('build takes one construction (see looped list) or random-decoder');
   const file = stringOption(values.out);
@@ -71,28 +74,32 @@ export function build(argv: string[], out: Out): number {
   let model: Model;
   let what: { construction: string; params: unknown };
   if (positionals[0] === 'random-decoder') {
+    notApplicable(values, ['param'], 'to random-decoder: its size is set by --layers, --width, --heads, --hidden, --vocab, --seed, --max-len');
+    notApplicable(values, ['interpreter'], 'to random-decoder: it has one hard-attention model, no variants to choose from');
     model = randomDecoderModel(values);
     what = { construction: 'random-decoder', params: { layers: values.layers, width: values.width, heads: values.heads, hidden: values.hidden, vocab: values.vocab, seed: values.seed } };
   } else {
     const c = constructionById(positionals[0]);
+    notApplicable(values, DECODER_SIZE_FLAGS, `to a construction: it sizes random-decoder; ${c.id} is sized by --param (see looped list)`);
+    if (values.decoder) notApplicable(values, ['interpreter'], 'with --decoder: the decoder is one hard-attention model, no variants to choose from');
+    const interpreter = stringOption(values.interpreter);
+    if (interpreter !== undefined) interpreterByName(interpreter); // an unknown name is refused, not silently the default model
     const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
     const built = c.build(params) as Built<unknown, unknown>;
     if (values.decoder) {
       if (!built.cot) throw new UsageError(`--decoder: ${c.id} is not compiled from a chain-of-thought decoder (the cot-… tasks are)`);
       model = built.cot.decoder;
     } else {
-      model = modelFor(built, stringOption(values.interpreter) ?? built.checks[0].interpreter);
+      model = modelFor(built, interpreter ?? built.checks[0].interpreter);
     }
     what = { construction: c.id, params, ...(values.decoder ? { decoder: true, steps: built.cot?.steps } : {}) };
   }
   const text = JSON.stringify(modelToJson(model));
-  try {
-    writeFileSync(file, text);
-  } catch (e) {
-    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeOutFile(file, text);
+  // The file's size: UTF-8 bytes, not UTF-16 code units (labels like ⊥ or ∘ take more than one byte).
+  const bytes = Buffer.byteLength(text, 'utf8');
   const sizes = modelSizes(model);
-  if (out.json) out.print(toJson({ ...what, out: file, bytes: text.length, sizes }));
-  else out.print(`wrote ${file} (${text.length} bytes): ${model.name} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
+  if (out.json) out.print(toJson({ ...what, out: file, bytes, sizes }));
+  else out.print(`wrote ${safeText(file)} (${bytes} bytes): ${safeText(model.name)} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
   return 0;
 }

@@ -12,7 +12,7 @@ import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { mulberry32 } from '../../tasks/random.ts';
 import { intOption, parse, stringOption } from '../args.ts';
-import { type Out, table, toJson } from '../output.ts';
+import { type Out, printHelp, table, toJson } from '../output.ts';
 
 export const compareHelp = `looped compare p-hop [--p P] [--n N] [--samples K] [--seed S] [--interpreter NAME] [--json]
 
@@ -59,7 +59,7 @@ export async function compare(argv: string[], out: Out): Promise<number> {
     { p: { type: 'string' }, n: { type: 'string' }, samples: { type: 'string' }, seed: { type: 'string' }, interpreter: { type: 'string' }, json: { type: 'boolean' } },
     'compare',
   );
-  if (values.help) return out.print(compareHelp), 0;
+  if (values.help) return printHelp(out, compareHelp);
   if (positionals.length !== 1 || positionals[0] !== 'p-hop') throw new UsageError('compare takes one task: p-hop (looped compare p-hop --p 16)');
   const p = intOption(values.p, 'p', 1, 64, 16);
   const n = intOption(values.n, 'n', 2, 256, 64);

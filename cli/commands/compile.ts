@@ -1,13 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { withMemoryScope } from '../../simulators/budget.ts';
 import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
 import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
 import { parseRational } from '../../simulators/rational.ts';
-import { parse, stringOption } from '../args.ts';
+import { notApplicable, parse, stringOption } from '../args.ts';
 import { readModelFile } from '../model-input.ts';
-import { type Out, fmtNumber, table, toJson } from '../output.ts';
+import { type Out, fmtNumber, printHelp, safeText, table, toJson, writeOutFile } from '../output.ts';
 
 export const compileHelp = `looped compile thm-5.2 --source FILE --out FILE [--variant V] [--mlp-gate C] [--attention-gate B]
                        [--start-token T] [--json]
@@ -71,17 +71,21 @@ export function compile(argv: string[], out: Out): number {
     },
     'compile',
   );
-  if (values.help) return out.print(compileHelp), 0;
+  if (values.help) return printHelp(out, compileHelp);
   if (positionals.length !== 1) throw new UsageError(`compile takes one theorem: ${COMPILERS.join(' or ')} (see looped compile --help)`);
   const which = positionals[0];
-  if (which === 'thm-5.4') return compileThm54Command(values, out);
-  if (which !== 'thm-5.2') throw new UsageError(`compile: unknown theorem "${which}"; known: ${COMPILERS.join(', ')}`);
+  if (which === 'thm-5.4') {
+    notApplicable(values, ['mlp-gate', 'attention-gate'], "to compile thm-5.4: the gates C and B are Theorem 5.2's (compile thm-5.2)");
+    return compileThm54Command(values, out);
+  }
+  if (which !== 'thm-5.2') throw new UsageError(`compile: unknown theorem "${safeText(which)}"; known: ${COMPILERS.join(', ')}`);
+  notApplicable(values, ['steps', 'n', 'bits', 'gate-bits'], 'to compile thm-5.2: it is a flag of compile thm-5.4 (Theorem 5.2 loops the source as deep as it is)');
   const sourcePath = stringOption(values.source);
   if (sourcePath === undefined) throw new UsageError('compile thm-5.2 needs --source FILE (a model file, e.g. from looped build … --out FILE)');
   const file = stringOption(values.out);
   if (file === undefined) throw new UsageError('compile thm-5.2 needs --out FILE');
   const variant = stringOption(values.variant) ?? 'corrected';
-  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
+  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')}, got "${safeText(variant)}"`);
   const gate = (flag: string): string | undefined => {
     const v = stringOption(values[flag]);
     if (v === undefined) return undefined;
@@ -91,20 +95,19 @@ export function compile(argv: string[], out: Out): number {
     } catch {
       ok = false;
     }
-    if (!ok) throw new UsageError(`--${flag} must be a positive number or rational like 512 or 3/2, got "${v}"`);
+    if (!ok) throw new UsageError(`--${flag} must be a positive number or rational like 512 or 3/2, got "${safeText(v)}"`);
     return v;
   };
   const C = gate('mlp-gate');
   const B = gate('attention-gate');
 
   const source = readModelFile(sourcePath);
-  const c = compileThm52Info(source, { variant: variant as Variant, C, B, startToken: stringOption(values['start-token']) });
+  const c = withMemoryScope('compiling Theorem 5.2', 'the source model (its width, depth or heads)', () =>
+    compileThm52Info(source, { variant: variant as Variant, C, B, startToken: stringOption(values['start-token']) }),
+  );
   const text = JSON.stringify(modelToJson(c.model));
-  try {
-    writeFileSync(file, text);
-  } catch (e) {
-    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeOutFile(file, text);
+  const bytes = Buffer.byteLength(text, 'utf8'); // the file's size, not the string's length in UTF-16 units
   const sizes = thm52Sizes(c);
   const built = modelSizes(c.model);
   const gates = {
@@ -120,7 +123,7 @@ export function compile(argv: string[], out: Out): number {
         variant,
         source: sourcePath,
         out: file,
-        bytes: text.length,
+        bytes,
         scope: c.scope,
         schedule: c.analysis.r,
         gates,
@@ -135,8 +138,8 @@ export function compile(argv: string[], out: Out): number {
   }
   const { color } = out;
   const { L, R, d, H, dFF, dATTN } = c.scope;
-  out.print(`wrote ${file} (${text.length} bytes): ${color.bold('Theorem 5.2')}${variant === 'corrected' ? '' : color.yellow(` (${variant}, as printed)`)}, one layer looped ${L} times`);
-  out.print(`${color.dim('source ')} ${source.name}: depth L = ${L}, R = ${R} distinct layers, d = ${d}, H = ${H}, d_FF = ${dFF}, d_ATTN = ${dATTN}; runs r(1..L) = ${c.analysis.r.map((k) => `L${k}`).join(' ') || '(none)'}`);
+  out.print(`wrote ${safeText(file)} (${bytes} bytes): ${color.bold('Theorem 5.2')}${variant === 'corrected' ? '' : color.yellow(` (${variant}, as printed)`)}, one layer looped ${L} times`);
+  out.print(`${color.dim('source ')} ${safeText(source.name)}: depth L = ${L}, R = ${R} distinct layers, d = ${d}, H = ${H}, d_FF = ${dFF}, d_ATTN = ${dATTN}; runs r(1..L) = ${c.analysis.r.map((k) => `L${k}`).join(' ') || '(none)'}`);
   const derived = c.derived ? ` (derived from the activation bounds: pre-activations ≤ ${fmtNumber(c.derived.bounds.maxPre)}, |activations| ≤ ${fmtNumber(c.derived.bounds.maxActivation)}, |logits| ≤ ${fmtNumber(c.derived.bounds.maxLogit)})` : '';
   out.print(`${color.dim('gates  ')} C = ${gates.C} (MLP), B = ${gates.B} (attention), D = ${gates.D} (# logit −D·(L+1))${derived}`);
   out.print();
@@ -155,40 +158,48 @@ export function compile(argv: string[], out: Out): number {
   for (const w of c.warnings) out.error(`warning: ${w}`);
   const softmax = c.model.stages[0].layers[0].heads.some((h) => h.kind === 'softmax');
   if (softmax) out.print(color.dim(`\nThe source has softmax heads: run the compiled model under float64 (exact refuses softmax); B leaves every wrong-side weight below e^−800, which is 0 in float64.`));
-  out.print(`\nrun it: looped run --model ${file} --input '["#", …]' (the source's input, with # first)`);
+  const startLabel = safeText(c.model.vocab.labels[c.startToken]);
+  out.print(`\nrun it: looped run --model ${safeText(file)} --input '["${startLabel}", …]' (the source's input, with ${startLabel} first)`);
   return 0;
 }
 
-function wholeOption(values: Record<string, unknown>, flag: string, min: number): number | undefined {
+function wholeOption(values: Record<string, unknown>, flag: string, min: number, max: number, why = ''): number | undefined {
   const v = stringOption(values[flag] as string | undefined);
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v.trim()) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new UsageError(`--${flag} must be a whole number ≥ ${min}, got "${v}"`);
-  return Number(v);
+  const x = Number(v);
+  if (!/^\d+$/.test(v) || x < min || x > max) throw new UsageError(`--${flag} must be a whole number in ${min}..${max}${why}, got "${safeText(v)}"`);
+  return x;
 }
 
+/** The most bits a position code may have: the fixed point F_s of the interpreters goes to s = 26. */
+const MAX_BITS = 26;
+
 function compileThm54Command(values: Record<string, unknown>, out: Out): number {
-  const steps = wholeOption(values, 'steps', 1);
-  const n = wholeOption(values, 'n', 1);
+  // n + m positions must have distinct codes of s bits: 2^s ≥ n + m, and the default s
+  // (⌊log2(n + m)⌋ + 1) is at most 26, so n + m < 2^26. Checked here so the error names the flag.
+  const bits = wholeOption(values, 'bits', 1, MAX_BITS);
+  const positions = bits === undefined ? 2 ** MAX_BITS - 1 : 2 ** bits;
+  const fit = bits === undefined ? ` (n + steps positions must fit ${MAX_BITS}-bit position codes: n + steps < 2^${MAX_BITS})` : ` (n + steps positions must fit the ${bits}-bit position codes of --bits ${bits}: n + steps ≤ 2^${bits})`;
+  const n = wholeOption(values, 'n', 1, positions - 1, fit);
+  const steps = wholeOption(values, 'steps', 1, positions - (n ?? 1), n === undefined ? fit : `${fit.slice(0, -1)}, with --n ${n})`);
   if (steps === undefined || n === undefined) {
     throw new UsageError('compile thm-5.4 needs --steps M (CoT steps = loops) and --n N (prompt length)');
   }
   const variant = stringOption(values.variant as string | undefined) ?? 'masks';
-  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`compile thm-5.4: --variant must be one of ${THM54_VARIANTS.join(', ')}, got "${variant}"`);
-  const gateBits = wholeOption(values, 'gate-bits', 1);
+  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`compile thm-5.4: --variant must be one of ${THM54_VARIANTS.join(', ')}, got "${safeText(variant)}"`);
+  const gateBits = wholeOption(values, 'gate-bits', 1, MAX_BITS);
   if (gateBits !== undefined && variant !== 'no-masks') throw new UsageError('compile thm-5.4: --gate-bits is for --variant no-masks (variant masks has no gate)');
-  const bits = wholeOption(values, 'bits', 1);
   const sourcePath = stringOption(values.source as string | undefined);
   if (sourcePath === undefined) throw new UsageError('compile thm-5.4 needs --source FILE (a decoder model file, e.g. from looped build … --out FILE)');
   const file = stringOption(values.out as string | undefined);
   if (file === undefined) throw new UsageError('compile thm-5.4 needs --out FILE');
   const source = readModelFile(sourcePath);
-  const c = compileThm54Variant(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined), variant: variant as Thm54Variant, gateBits });
+  const c = withMemoryScope('compiling Theorem 5.4', '--n, --steps or the source model', () =>
+    compileThm54Variant(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined), variant: variant as Thm54Variant, gateBits }),
+  );
   const text = JSON.stringify(modelToJson(c.model));
-  try {
-    writeFileSync(file, text);
-  } catch (e) {
-    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeOutFile(file, text);
+  const bytes = Buffer.byteLength(text, 'utf8');
   const sizes = thm54Sizes(c);
   const built = modelSizes(c.model);
   const start = c.model.vocab.labels[c.startToken];
@@ -200,7 +211,7 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
         variant,
         source: sourcePath,
         out: file,
-        bytes: text.length,
+        bytes,
         scope: c.scope,
         mask: c.model.stages[0].mask?.expr ?? null,
         ...(c.gateBits !== undefined ? { gateBits: c.gateBits } : {}),
@@ -218,8 +229,8 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
     c.variant === 'masks'
       ? `with the masks ${c.model.stages[0].mask?.expr}`
       : `without loop masks (comparator on the counter sbin(n + t − 1), gate constant 2^${c.gateBits})`;
-  out.print(`wrote ${file} (${text.length} bytes): ${color.bold(`Theorem 5.4 (${label})`)}, a block of ${built.layersPerBlock} layers looped ${steps} times ${how}`);
-  out.print(`${color.dim('source ')} ${source.name}: depth L = ${L}, d = ${d}, H = ${H}, |Σ| = ${V}; prompt n = ${n}, m = ${steps} CoT steps, s = ${s} bits`);
+  out.print(`wrote ${safeText(file)} (${bytes} bytes): ${color.bold(`Theorem 5.4 (${label})`)}, a block of ${built.layersPerBlock} layers looped ${steps} times ${how}`);
+  out.print(`${color.dim('source ')} ${safeText(source.name)}: depth L = ${L}, d = ${d}, H = ${H}, |Σ| = ${V}; prompt n = ${n}, m = ${steps} CoT steps, s = ${s} bits`);
   out.print(`${color.dim('precondition')} no CoT step may have a tie: the top logit must beat every other by ≥ 2^-${s}`);
   out.print();
   out.print(
@@ -232,6 +243,6 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
     ),
   );
   if (sizes.some((r) => r.claimed !== null && r.built !== null && r.built > r.claimed)) out.print(color.dim(`\n${cotLoops.deviations}`));
-  out.print(`\nrun it: looped run --model ${file} --input '[…${n} source tokens, then ${steps} × "${start}"]'`);
+  out.print(`\nrun it: looped run --model ${safeText(file)} --input '[…the ${n} prompt tokens]' (run appends the ${steps} × "${safeText(start)}" padding itself)`);
   return 0;
 }

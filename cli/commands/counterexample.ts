@@ -2,8 +2,8 @@ import { resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { type SearchResult, type Threshold, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../../properties/counterexample.ts';
-import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
-import { type Out, toJson } from '../output.ts';
+import { intOption, paramsFrom, parse, positiveNumberOption, stringOption } from '../args.ts';
+import { type Out, printHelp, safeText, toJson } from '../output.ts';
 
 export const counterexampleHelp = `looped counterexample <construction> [--param k=v …] (--loops L | --bits s | --scale β | --fewest-bits | --smallest-scale)
                       [--samples N] [--seed S] [--path P] [--inputs search|checks] [--json]
@@ -24,7 +24,10 @@ repeat fast-check's search; --inputs checks draws the inputs \`looped verify\` c
 the construction's search inputs (p-hop: uniform sequences, which shrink to the shortest).
 
 Exit codes: 1 a counterexample was found, 0 none within the sample budget (the count is printed),
-2 usage error. For the threshold searches: 0 when a threshold was found, 1 when none passed.
+2 usage error. The threshold searches report counterexamples the same way, not the threshold: 1
+when their output holds one (the failing run just below the threshold, or every value failed and
+there is no threshold), 0 when the first probe already passed (no counterexample anywhere). Their
+--json has "found" to say the same, beside the threshold itself (null when none passed).
 
 Examples:
   looped counterexample lemma-b4 --param n=16 --bits 2
@@ -48,7 +51,7 @@ export function counterexample(argv: string[], out: Out): number {
     },
     'counterexample',
   );
-  if (values.help) return out.print(counterexampleHelp), 0;
+  if (values.help) return printHelp(out, counterexampleHelp);
   if (positionals.length !== 1) throw new UsageError('counterexample takes one construction (see looped list)');
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
@@ -63,17 +66,16 @@ export function counterexample(argv: string[], out: Out): number {
   if (values['fewest-bits'] || values['smallest-scale']) {
     const bits = Boolean(values['fewest-bits']);
     const t = bits ? fewestPassingBits(c, params, o) : smallestPassingScale(c, params, o);
-    printThreshold(out, bits ? 'bits' : 'scale', t, o.samples);
-    return t.value === null ? 1 : 0;
+    // Exit 1 exactly when the output shows a counterexample, as in the other modes (see --help).
+    const found = t.value === null || t.below?.found === true;
+    printThreshold(out, bits ? 'bits' : 'scale', t, o.samples, found);
+    return found ? 1 : 0;
   }
   let w: Weakening = { kind: 'none' };
   if (values.loops !== undefined) w = { kind: 'loops', loops: intOption(values.loops, 'loops', 0, 100_000, 0) };
   if (values.bits !== undefined) w = { kind: 'bits', bits: intOption(values.bits, 'bits', 1, 26, 1) };
-  if (values.scale !== undefined) {
-    const scale = Number(values.scale);
-    if (typeof values.scale !== 'string' || !(scale > 0) || !Number.isFinite(scale)) throw new UsageError(`--scale must be a positive number, got "${String(values.scale)}"`);
-    w = { kind: 'scale', scale };
-  }
+  const scale = positiveNumberOption(values.scale, 'scale');
+  if (scale !== undefined) w = { kind: 'scale', scale };
   const r = searchCounterexample(c, params, w, o);
   printSearch(out, r);
   return r.found ? 1 : 0;
@@ -81,7 +83,7 @@ export function counterexample(argv: string[], out: Out): number {
 
 function inputsOption(text: string | undefined): 'search' | 'checks' | undefined {
   if (text === undefined || text === 'search' || text === 'checks') return text;
-  throw new UsageError(`--inputs must be search or checks, got "${text}"`);
+  throw new UsageError(`--inputs must be search or checks, got "${safeText(text)}"`);
 }
 
 function describe(w: Weakening): string {
@@ -111,8 +113,8 @@ function printSearch(out: Out, r: SearchResult): void {
   out.print(`  replay   ${r.replay}`);
 }
 
-function printThreshold(out: Out, what: 'bits' | 'scale', t: Threshold, samples: number): void {
-  if (out.json) return out.print(toJson({ [what === 'bits' ? 'fewestBits' : 'smallestScale']: t.value, samples, probes: t.probes, below: t.below }));
+function printThreshold(out: Out, what: 'bits' | 'scale', t: Threshold, samples: number, found: boolean): void {
+  if (out.json) return out.print(toJson({ [what === 'bits' ? 'fewestBits' : 'smallestScale']: t.value, found, samples, probes: t.probes, below: t.below }));
   const { color } = out;
   const probes = t.probes.map((p) => `${what === 'bits' ? p.value : p.value.toPrecision(4)}${p.passed ? '✓' : '✗'}`).join(' ');
   if (t.value === null) out.print(color.red(`no ${what === 'bits' ? 'bit count' : 'scale'} in range passed all ${samples} samples`));

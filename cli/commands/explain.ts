@@ -5,12 +5,12 @@ import { resolveParams, type Built } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
-import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
 import { pageData, renderHtml } from '../explain/html.ts';
-import { writeFileSync } from 'node:fs';
 import { type BlockView, type HeadView, type MatrixView, type MlpView, type ModelView, GRID_LIMIT, modelView, pretty, touchText } from '../explain/model-view.ts';
 import { type Cell, type LoopState, type RunView, runView } from '../explain/run-view.ts';
-import { type Out, table, toJson } from '../output.ts';
+import { type Out, printHelp, table, toJson, writeOutFile } from '../output.ts';
 
 /** Inputs per check of the verification summary on the --html page. */
 export const HTML_SAMPLES = 50;
@@ -66,11 +66,14 @@ export async function explainHtml(argv: string[], out: Out): Promise<number> {
   const file = stringOption(values.html);
   if (file === undefined || file === '') throw new UsageError('--html takes the file to write, e.g. --html explain.html');
   if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6 --html out.html');
+  notApplicable(values, ['full'], 'with --html: the page draws every weight matrix in full already');
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
   const samples = intOption(values.samples, 'samples', 0, 1_000_000, HTML_SAMPLES);
-  const data = await pageData(c, params, { inputText: stringOption(values.input), samples, seed: 42 });
-  writeFileSync(file, renderHtml(data));
+  const inputText = stringOption(values.input);
+  if (inputText !== undefined) assertJsonDepth(inputText, '--input');
+  const data = await pageData(c, params, { inputText, samples, seed: 42 });
+  writeOutFile(file, renderHtml(data));
   const ok = data.run.view.correct && (data.verify === null || data.verify.ok);
   if (out.json || values.json) out.print(toJson({ construction: c.id, params, html: file, loops: data.run.loops.length - 1, correct: data.run.view.correct, verified: data.verify?.ok ?? null }));
   else out.print(`wrote ${file}: ${c.id}, ${data.matrices.length} weight matrices, ${data.run.loops.length - 1} loop${data.run.loops.length === 2 ? '' : 's'} of ${JSON.stringify(data.run.view.input)}, verification ${data.verify === null ? 'skipped' : data.verify.ok ? 'held' : 'FAILED'}`);
@@ -79,15 +82,17 @@ export async function explainHtml(argv: string[], out: Out): Promise<number> {
 
 export function explain(argv: string[], out: Out): number {
   const { positionals, values } = parse(argv, OPTIONS, 'explain');
-  if (values.help) return out.print(explainHelp), 0;
+  if (values.help) return printHelp(out, explainHelp);
   if (values.html !== undefined) throw new UsageError('--html writes a page asynchronously: run it through explainCommand (looped explain … --html FILE)');
   if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6');
+  notApplicable(values, ['samples'], "without --html: it sets the inputs per check of the --html page's verification summary");
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
   const built = c.build(params) as Built<unknown, unknown>;
   const model = built.checks[0].model;
   const view = modelView(model, { full: Boolean(values.full) });
   const inputText = stringOption(values.input);
+  if (inputText !== undefined) assertJsonDepth(inputText, '--input');
   const run = inputText === undefined ? undefined : runView(built, inputText);
   const s = modelSizes(model);
   const sizes = { shape: s.shape, layersPerBlock: s.layersPerBlock, loops: s.loops, width: s.width, mlpWidth: s.mlpWidth, heads: s.heads, headDim: s.headDim };

@@ -1,13 +1,14 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { allConstructions, constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
+import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { saveModel } from '../../simulators/model-file.ts';
 import { type ExportResult, type SafetensorsDtype, modelToSafetensors } from '../../simulators/safetensors.ts';
-import { paramsFrom, parse, stringOption } from '../args.ts';
+import { notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
 import { readModelFile } from '../model-input.ts';
-import { type Out, toJson } from '../output.ts';
+import { type Out, printHelp, safeText, toJson, writeOutFile } from '../output.ts';
 
 export const exportHelp = `looped export <construction | MODEL_FILE> [--param k=v …] [--interpreter NAME]
               --format safetensors|json --out FILE [--dtype float64|float32] [--allow-rounding] [--json]
@@ -48,17 +49,18 @@ export function exportCommand(argv: string[], out: Out): number {
     },
     'export',
   );
-  if (values.help) return out.print(exportHelp), 0;
+  if (values.help) return printHelp(out, exportHelp);
   if (positionals.length !== 1) throw new UsageError('export takes one construction (see looped list) or one model file');
   const file = stringOption(values.out);
   if (file === undefined) throw new UsageError('export needs --out FILE');
   const formatText = stringOption(values.format) ?? (/\.safetensors$/i.test(file) ? 'safetensors' : /\.json$/i.test(file) ? 'json' : undefined);
   if (formatText === undefined) throw new UsageError('export needs --format safetensors or --format json (or an --out name ending in .safetensors or .json)');
-  if (formatText !== 'safetensors' && formatText !== 'json') throw new UsageError(`--format must be safetensors or json, got "${formatText}"`);
+  if (formatText !== 'safetensors' && formatText !== 'json') throw new UsageError(`--format must be safetensors or json, got "${safeText(formatText)}"`);
+  if (formatText === 'json') notApplicable(values, ['allow-rounding'], 'to --format json: it keeps exact rationals, so nothing is rounded');
   const dtypeText = stringOption(values.dtype);
   let dtype: SafetensorsDtype = 'F64';
   if (dtypeText !== undefined) {
-    if (!Object.hasOwn(DTYPES, dtypeText)) throw new UsageError(`--dtype must be float64 or float32, got "${dtypeText}"`);
+    if (!Object.hasOwn(DTYPES, dtypeText)) throw new UsageError(`--dtype must be float64 or float32, got "${safeText(dtypeText)}"`);
     if (formatText === 'json') throw new UsageError('--dtype applies to --format safetensors (the json format keeps exact rationals)');
     dtype = DTYPES[dtypeText];
   }
@@ -72,11 +74,7 @@ export function exportCommand(argv: string[], out: Out): number {
   } else {
     bytes = new TextEncoder().encode(saveModel(model));
   }
-  try {
-    writeFileSync(file, bytes);
-  } catch (e) {
-    throw new UsageError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  writeOutFile(file, bytes);
   const sizes = modelSizes(model);
   const rounded = report?.rounded ?? { count: 0, examples: [] };
   if (out.json) {
@@ -96,7 +94,7 @@ export function exportCommand(argv: string[], out: Out): number {
     );
   } else {
     const what = report ? `safetensors ${report.dtype}, ${report.tensors} tensors, d_head ${report.dHead}` : 'looped/1 JSON';
-    out.print(`wrote ${file} (${bytes.length} bytes, ${what}): ${model.name} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
+    out.print(`wrote ${safeText(file)} (${bytes.length} bytes, ${what}): ${safeText(model.name)} ${sizes.shape}, width ${sizes.width}, ${sizes.parameters} parameters`);
     if (rounded.count > 0) {
       out.error(`warning: ${rounded.count} weight${rounded.count === 1 ? ' was' : 's were'} rounded to ${report!.dtype}: ${rounded.examples.join('; ')}${rounded.count > rounded.examples.length ? '; …' : ''}`);
     }
@@ -108,14 +106,16 @@ function resolveSource(arg: string, values: Record<string, unknown>): { model: M
   const isConstruction = allConstructions().some((c) => c.id === arg);
   if (isConstruction) {
     const c = constructionById(arg);
+    const asked = stringOption(values.interpreter as string | undefined);
+    if (asked !== undefined) interpreterByName(asked); // an unknown name is refused, not silently the default model
     const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
     const built = c.build(params) as Built<unknown, unknown>;
-    const interpreter = stringOption(values.interpreter as string | undefined) ?? built.checks[0].interpreter;
+    const interpreter = asked ?? built.checks[0].interpreter;
     return { model: modelFor(built, interpreter), source: { construction: c.id, params, interpreter } };
   }
   if (existsSync(arg)) {
-    if (values.param !== undefined || values.interpreter !== undefined) throw new UsageError('--param and --interpreter apply to a construction, not to a model file');
+    notApplicable(values as Parameters<typeof notApplicable>[0], ['param', 'interpreter'], 'to a model file: --param and --interpreter apply to a construction (its parameters, its model variant), and a model file is built already');
     return { model: readModelFile(arg), source: { from: arg } };
   }
-  throw new UsageError(`"${arg}" is neither a construction (${allConstructions().map((c) => c.id).join(', ')}) nor a model file`);
+  throw new UsageError(`"${safeText(arg)}" is neither a construction (${allConstructions().map((c) => c.id).join(', ')}) nor a model file`);
 }

@@ -1,7 +1,7 @@
 import { allConstructions } from '../../proofs/registry.ts';
 import { knownInterpreters } from '../../simulators/interpreters.ts';
-import { parse } from '../args.ts';
-import { type Out, table, toJson } from '../output.ts';
+import { noPositionals, parse } from '../args.ts';
+import { type Out, printHelp, table, toJson } from '../output.ts';
 
 export const listHelp = `looped list [--json]
 
@@ -12,8 +12,9 @@ Example:
   looped list`;
 
 export function list(argv: string[], out: Out): number {
-  const { values } = parse(argv, { json: { type: 'boolean' } }, 'list');
-  if (values.help) return out.print(listHelp), 0;
+  const { positionals, values } = parse(argv, { json: { type: 'boolean' } }, 'list');
+  if (values.help) return printHelp(out, listHelp);
+  noPositionals(positionals, 'list');
   const cs = allConstructions();
   if (out.json) {
     out.print(

@@ -2,12 +2,13 @@ import { modelFor, resolveParams, type Built } from '../../proofs/construction.t
 import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 import { latentRows } from '../../simulators/latent.ts';
 import { type Model, type ModelSizes, modelSizes, paddedInput, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
-import { type Parsed, intOption, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Parsed, intOption, notApplicable, paramsFrom, parse, positiveNumberOption, stringOption } from '../args.ts';
 import { parseTokens, readModelFile } from '../model-input.ts';
-import { type Out, fmtNumber, toJson } from '../output.ts';
+import { type Out, fmtNumber, printHelp, safeText, toJson } from '../output.ts';
 
 export const runHelp = `looped run <construction> [--param k=v …] --input '[…]' [--interpreter NAME] [--trace] [--json]
                           [--loops L] [--softmax-scale β]
@@ -55,32 +56,30 @@ export function run(argv: string[], out: Out): number {
     },
     'run',
   );
-  if (values.help) return out.print(runHelp), 0;
+  if (values.help) return printHelp(out, runHelp);
   const modelPath = stringOption(values.model);
   if (modelPath !== undefined) {
     if (positionals.length > 0) throw new UsageError('run takes either a construction or --model FILE, not both');
+    notApplicable(values, ['param'], "to --model FILE: it sets a construction's parameters, and a model file is built already");
+    notApplicable(values, ['softmax-scale'], "to --model FILE: it runs a construction's hard-attention model as softmax; a model file's attention is its own");
     return runModelFile(out, modelPath, values);
   }
+  notApplicable(values, ['all-positions'], 'to a construction: it prints the readout at every position of a model file (looped run --model FILE)');
   if (positionals.length !== 1) throw new UsageError('run takes one construction (see looped list), e.g. looped run lemma-b4 --input …');
   const c = constructionById(positionals[0]);
   const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
   const inputText = stringOption(values.input);
   if (inputText === undefined) throw new UsageError(`run needs --input, e.g. --input '${'[…]'}' (see looped run --help)`);
+  assertJsonDepth(inputText, '--input');
+  const scale = positiveNumberOption(values['softmax-scale'], 'softmax-scale');
+  const loops = values.loops === undefined ? undefined : intOption(values.loops, 'loops', 0, 100_000, 0);
   const built = c.build(params) as Built<unknown, unknown>;
   const input = built.parseInput(inputText);
   const interpreterName = stringOption(values.interpreter) ?? built.checks[0].interpreter;
   const interpreter = interpreterByName(interpreterName);
   let model = modelFor(built, interpreterName);
-  const scaleText = stringOption(values['softmax-scale']);
-  if (scaleText !== undefined) {
-    const scale = Number(scaleText);
-    if (!(scale > 0) || !Number.isFinite(scale)) throw new UsageError(`--softmax-scale must be a positive number, got "${scaleText}"`);
-    model = withAttention(built.checks[0].model, 'softmax', scale);
-  }
-  if (values.loops !== undefined) {
-    const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
-    model = withLoops(model, model.stages.map(() => loops));
-  }
+  if (scale !== undefined) model = withAttention(built.checks[0].model, 'softmax', scale);
+  if (loops !== undefined) model = withLoops(model, model.stages.map(() => loops));
   const r = interpreter.run(model, built.encode(input), { trace: Boolean(values.trace) });
   const answer = built.decode(r);
   const expected = built.reference(input);
@@ -109,9 +108,9 @@ export function run(argv: string[], out: Out): number {
   const { color } = out;
   out.print(`${color.bold(c.id)} (${c.theorem})  ${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   out.print(`${color.dim('interpreter')} ${r.interpreter}   ${color.dim('shape')} ${sizes.shape}   ${color.dim('width')} ${sizes.width}   ${color.dim('mlp')} ${sizes.mlpWidth}   ${color.dim('heads')} ${sizes.heads}×${sizes.headDim}`);
-  out.print(`${color.dim('input    ')} ${built.formatInput(input)}`);
+  out.print(`${color.dim('input    ')} ${safeText(built.formatInput(input))}`);
   const mark = correct ? color.green('✓ matches the reference') : color.red(`✗ the reference gives ${JSON.stringify(built.formatAnswer(expected))}`);
-  out.print(`${color.dim('answer   ')} ${color.bold(JSON.stringify(built.formatAnswer(answer)))}  ${mark}`);
+  out.print(`${color.dim('answer   ')} ${color.bold(safeText(JSON.stringify(built.formatAnswer(answer))))}  ${safeText(mark)}`);
   out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
   if (r.trace) printTrace(out, model, r);
   return correct ? 0 : 1;
@@ -139,7 +138,7 @@ function printTrace(out: Out, model: Model, r: RunResult): void {
           const vals = row.slice(p.offset, p.offset + p.size);
           if (vals.every((v) => v === 0)) return null;
           const text = snap.exact ? snap.exact[i].slice(p.offset, p.offset + p.size) : vals.map(fmtNumber);
-          return `${p.name}=[${text.join(' ')}]`;
+          return `${safeText(p.name)}=[${text.join(' ')}]`; // a model file's subspace label
         })
         .filter((x): x is string => x !== null);
       out.print(`  ${String(i).padStart(3)}  ${parts.join('  ')}`);
@@ -148,17 +147,14 @@ function printTrace(out: Out, model: Model, r: RunResult): void {
 }
 
 function runModelFile(out: Out, path: string, values: Parsed['values']): number {
-  const model = readModelFile(path);
   const inputText = stringOption(values.input);
   if (inputText === undefined) throw new UsageError('run needs --input, a JSON array of tokens');
+  const loops = values.loops === undefined ? undefined : intOption(values.loops, 'loops', 0, 100_000, 0);
+  const model = readModelFile(path);
   const tokens = paddedInput(model, parseTokens(model, inputText));
   const latent = Boolean(values['all-positions']);
   const interpreter = interpreterByName(stringOption(values.interpreter) ?? (model.stages.some((s) => s.layers.some((l) => l.heads.some((h) => h.kind === 'softmax'))) ? 'float64' : 'exact'));
-  let run = model;
-  if (values.loops !== undefined) {
-    const loops = intOption(values.loops, 'loops', 0, 100_000, 0);
-    run = withLoops(model, model.stages.map(() => loops));
-  }
+  const run = loops === undefined ? model : withLoops(model, model.stages.map(() => loops));
   const r = interpreter.run(run, tokens, { trace: values.trace ? true : latent ? 'loops' : false });
   const name = (t: number | null) => (t === null ? null : model.vocab.labels[t]);
   const rows = latent ? latentRows(run, r) : undefined;
@@ -182,14 +178,16 @@ function runModelFile(out: Out, path: string, values: Parsed['values']): number 
     return 0;
   }
   const { color } = out;
-  out.print(`${color.bold(model.name)}  ${color.dim('interpreter')} ${r.interpreter}   ${color.dim('shape')} ${sizes.shape}   ${color.dim('width')} ${sizes.width}`);
-  out.print(`${color.dim('answer   ')} ${color.bold(r.tie ? `tie between ${r.readouts[r.readouts.length - 1].top.map(name).join(', ')}` : String(name(r.answer)))}`);
-  if (model.readout === 'all') out.print(`${color.dim('per position')} ${r.readouts.map((o) => name(o.token) ?? 'tie').join(' ')}`);
+  // The model's name and vocabulary come from the file: printed with control characters escaped.
+  const shown = (t: number | null) => (t === null ? 'tie' : safeText(String(name(t))));
+  out.print(`${color.bold(safeText(model.name))}  ${color.dim('interpreter')} ${r.interpreter}   ${color.dim('shape')} ${sizes.shape}   ${color.dim('width')} ${sizes.width}`);
+  out.print(`${color.dim('answer   ')} ${color.bold(r.tie ? `tie between ${r.readouts[r.readouts.length - 1].top.map(shown).join(', ')}` : r.answer === null ? 'null' : shown(r.answer))}`);
+  if (model.readout === 'all') out.print(`${color.dim('per position')} ${r.readouts.map((o) => shown(o.token)).join(' ')}`);
   out.print(`${color.dim('margins  ')} ${describeMargins(r)}`);
-  if (model.padding) out.print(`${color.dim('input    ')} the prompt (${model.padding.promptLength} tokens) + ${model.padding.count} × ${model.padding.token}, appended`);
+  if (model.padding) out.print(`${color.dim('input    ')} the prompt (${model.padding.promptLength} tokens) + ${model.padding.count} × ${safeText(model.padding.token)}, appended`);
   if (rows) {
     out.print(color.dim('readout at every position (after the embedding, then after each loop):'));
-    const cells = rows.map((row) => row.tokens.map((t) => name(t) ?? 'tie'));
+    const cells = rows.map((row) => row.tokens.map(shown));
     const w = Math.max(3, ...cells.flat().map((c) => c.length));
     out.print(`${'position'.padEnd(9)} ${tokens.map((_, i) => String(i).padStart(w)).join(' ')}`);
     rows.forEach((row, k) => out.print(`${(row.loop === 0 ? 'embed' : `loop ${row.loop}`).padEnd(9)} ${cells[k].map((c) => c.padStart(w)).join(' ')}`));

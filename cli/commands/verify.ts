@@ -1,10 +1,11 @@
 import { resolveParams } from '../../proofs/construction.ts';
-import { allConstructions, constructionById } from '../../proofs/registry.ts';
+import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../simulators/errors.ts';
 import { type SweepReport, isBatchInterpreter, sweepConstruction } from '../../properties/sweep.ts';
-import { type VerifyOptions, type VerifyReport, verifyConstruction } from '../../properties/verify.ts';
-import { intOption, paramsFrom, parse, stringOption } from '../args.ts';
-import { type Out, fmtNumber, table, toJson } from '../output.ts';
+import { type VerifyOptions, type VerifyReport, asExpected, settingText, verifyAll, verifyConstruction } from '../../properties/verify.ts';
+import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { EXIT_INTERRUPTED, claimInterrupt } from '../interrupt.ts';
+import { type Out, fmtNumber, printHelp, table, toJson } from '../output.ts';
 
 export const verifyHelp = `looped verify <construction> [--param k=v …] [--interpreter NAME] [--samples N] [--seed S] [--path P] [--json]
 looped verify <construction> --interpreter fast64|fast32|gpu[:backend] [--samples N | --exhaustive] [--batch B] …
@@ -17,13 +18,25 @@ samples tried, failures, the smallest margins seen, and built vs claimed sizes. 
 shrunk by fast-check and printed with a command that replays it.
 
 With a batched interpreter (fast64, fast32, gpu, gpu:webasm, …) the inputs stream through it in
-batches of B while the reference answers are computed on the CPU; every wrong answer is re-run on
-the exact interpreter and reported either as a float32 artefact (exact is right) or as a real
-counterexample of the construction (exact is wrong too; then shrunk under exact). The report
-names the backend that really ran and the rate in inputs per second. --exhaustive runs every
-input of a small input space (all words of the construction's lengths) instead of a sample.
+batches of B (default 256, each run in pieces of at most B that take about 0.3 s, so progress
+and Ctrl-C get through) while the reference answers are computed on the CPU; every wrong answer
+is re-run on the exact interpreter and reported either as a float32 artefact (exact is right) or
+as a real counterexample of the construction (exact is wrong too; then shrunk under exact). The
+report names the backend that really ran and the rate in inputs per second. --exhaustive runs
+every input of a small input space (all words of the construction's lengths) instead of a
+sample.
 
-Exit codes: 0 all properties hold, 1 a counterexample was found, 2 usage or input error.
+--all runs every construction at every parameter setting it declares (its verifyAt: every variant,
+and the settings where a bug shows that the defaults cannot reach), one row a setting. A setting
+marked to fail (the construction exactly as the paper printed it) counts as expected when a check
+finds a counterexample, and fails the run when every check holds.
+
+Ctrl-C stops at the next batch or sample (within about a second) and prints what was checked,
+marked interrupted; under --json one JSON object with "interrupted": true and "ok": null (not
+proven) unless a counterexample was already found ("ok": false, exit 1).
+
+Exit codes: 0 all properties hold, 1 a counterexample was found, 2 usage or input error,
+130 interrupted (Ctrl-C) with no counterexample found so far.
 
 Examples:
   looped verify lemma-b4 --param n=32 --samples 500
@@ -45,12 +58,8 @@ export async function verify(argv: string[], out: Out): Promise<number> {
     },
     'verify',
   );
-  if (values.help) return out.print(verifyHelp), 0;
+  if (values.help) return printHelp(out, verifyHelp);
   const signal = { aborted: false };
-  const onSigint = () => {
-    signal.aborted = true;
-  };
-  process.once('SIGINT', onSigint);
   let lastTick = 0;
   const started = new Map<string, number>();
   const options: VerifyOptions = {
@@ -69,42 +78,56 @@ export async function verify(argv: string[], out: Out): Promise<number> {
       out.progress(`${label}  ${done}/${total}  ${rate.toFixed(0)}/s  ${left < 1 ? '' : `~${left.toFixed(0)} s left`}`);
     },
   };
+  // Before the first await: a Ctrl-C during start-up is already set here (cli/interrupt.ts).
+  const releaseInterrupt = claimInterrupt(signal);
   try {
+    // Ctrl-C during start-up: without --json one line; under --json the run goes on with the
+    // signal set, so it checks nothing and prints the usual report, empty, marked interrupted.
+    if (signal.aborted && !out.json) {
+      out.error('looped verify: interrupted (Ctrl-C) before anything was checked');
+      return EXIT_INTERRUPTED;
+    }
     let reports: VerifyReport[];
     if (values.all) {
-      if (positionals.length > 0 || values.param) throw new UsageError('verify --all takes no construction or parameters: it runs every construction at its defaults');
-      reports = [];
-      for (const c of allConstructions()) {
-        if (signal.aborted) break;
-        reports.push(await verifyConstruction(c, resolveParams(c, {}), options));
-      }
+      if (positionals.length > 0 || values.param) throw new UsageError('verify --all takes no construction or parameters: it runs every construction at every setting it declares');
+      notApplicable(values, ['batch', 'exhaustive'], 'to --all: it runs each construction unbatched, on samples (sweep one construction with --interpreter fast64, fast32 or gpu)');
+      reports = await verifyAll(options);
     } else {
       if (positionals.length !== 1) throw new UsageError('verify takes one construction (see looped list), or --all');
       const c = constructionById(positionals[0]);
       const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
       if (options.interpreter !== undefined && isBatchInterpreter(options.interpreter)) {
+        notApplicable(values, ['path'], 'to a batched sweep: it draws its inputs by --seed, batch by batch (--path replays a fast-check run of an unbatched interpreter)');
+        if (values.exhaustive) notApplicable(values, ['samples'], 'with --exhaustive: every input of the input space is run');
         const sweep = await sweepConstruction(c, params, options.interpreter, {
           ...options,
           batch: intOption(values.batch, 'batch', 1, 1 << 20, 256),
           exhaustive: Boolean(values.exhaustive),
         });
         out.endProgress();
-        if (out.json) out.print(toJson({ construction: c.id, theorem: c.theorem, params, ok: !sweep.failed, interrupted: signal.aborted, sweep }));
-        else printSweep(out, c.id, sweep);
-        return sweep.failed ? 1 : signal.aborted ? 130 : 0;
+        // Interrupted: "ok" is null (not proven) unless a counterexample was already found.
+        if (out.json) out.print(toJson({ construction: c.id, theorem: c.theorem, params, ok: sweep.failed ? false : signal.aborted ? null : true, interrupted: signal.aborted, sweep }));
+        else printSweep(out, c.id, sweep, signal.aborted);
+        if (signal.aborted && !out.json) out.error(`interrupted: ${sweep.samples} of the inputs were checked before Ctrl-C`);
+        return sweep.failed ? 1 : signal.aborted ? EXIT_INTERRUPTED : 0;
       }
       if (values.exhaustive) throw new UsageError('--exhaustive streams inputs through a batched interpreter: add --interpreter fast64, fast32 or gpu');
+      notApplicable(values, ['batch'], 'without a batched interpreter: add --interpreter fast64, fast32 or gpu');
       reports = [await verifyConstruction(c, params, options)];
     }
     out.endProgress();
-    const ok = reports.every((r) => r.ok);
-    if (out.json) out.print(toJson(values.all ? { ok, interrupted: signal.aborted, reports } : { ...reports[0], interrupted: signal.aborted }));
+    const ok = reports.every(asExpected);
+    // Interrupted: "ok" is null (not proven) unless a check already failed; so is the "ok" of the
+    // report it stopped in (the reports before it are complete).
+    const okJson = !ok ? false : signal.aborted ? null : true;
+    const stoppedIn = (r: VerifyReport, i: number) => (signal.aborted && i === reports.length - 1 && r.ok ? { ...r, ok: null } : r);
+    if (out.json) out.print(toJson(values.all ? { ok: okJson, interrupted: signal.aborted, reports: reports.map(stoppedIn) } : { ...reports[0], ok: okJson, interrupted: signal.aborted }));
     else if (values.all) printSummary(out, reports);
     else printReport(out, reports[0]);
     if (signal.aborted) out.error('interrupted: the report shows what was checked before Ctrl-C');
-    return ok ? (signal.aborted ? 130 : 0) : 1;
+    return ok ? (signal.aborted ? EXIT_INTERRUPTED : 0) : 1;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    releaseInterrupt();
   }
 }
 
@@ -153,10 +176,15 @@ export function printSummary(out: Out, reports: VerifyReport[]): void {
     const failed = r.checks.filter((k) => k.failed).length;
     const minAttn = Math.min(...r.checks.map((k) => k.minAttentionMargin));
     const minLogit = Math.min(...r.checks.map((k) => k.minLogitMargin));
+    const expectFail = r.setting?.fails != null;
+    const verdict = expectFail
+      ? r.setting!.asExpected ? color.green(`fails as expected (${failed})`) : color.red('HOLDS: expected to fail')
+      : r.ok ? color.green('holds') : color.red(`FAILS (${failed})`);
     return [
       r.construction,
+      settingText(r.setting?.given ?? {}) || 'defaults',
       r.theorem,
-      r.ok ? color.green('holds') : color.red(`FAILS (${failed})`),
+      verdict,
       `${size('layersPerBlock')}⊗${size('loops')}`,
       size('width'),
       size('mlpWidth'),
@@ -167,11 +195,18 @@ export function printSummary(out: Out, reports: VerifyReport[]): void {
       `${(r.ms / 1000).toFixed(1)} s`,
     ];
   });
-  out.print(table(rows, ['construction', 'theorem', 'status', 'k⊗L', 'width', 'mlp', 'heads', 'samples', 'min attn', 'min logit', 'time']));
-  for (const r of reports) for (const k of r.checks) if (k.counterexample) out.print(color.red(`\n${r.construction} / ${k.label}: ${k.counterexample.message}\n  replay: ${k.counterexample.replay}`));
+  out.print(table(rows, ['construction', 'setting', 'theorem', 'status', 'k⊗L', 'width', 'mlp', 'heads', 'samples', 'min attn', 'min logit', 'time']));
+  for (const r of reports) {
+    const at = `${r.construction}${r.setting && Object.keys(r.setting.given).length > 0 ? ` (${settingText(r.setting.given)})` : ''}`;
+    if (r.setting?.fails != null) {
+      if (!r.setting.asExpected) out.print(color.red(`\n${at}: expected to fail (${r.setting.fails}), but every check held`));
+      continue;
+    }
+    for (const k of r.checks) if (k.counterexample) out.print(color.red(`\n${at} / ${k.label}: ${k.counterexample.message}\n  replay: ${k.counterexample.replay}`));
+  }
 }
 
-function printSweep(out: Out, id: string, r: SweepReport): void {
+function printSweep(out: Out, id: string, r: SweepReport, interrupted = false): void {
   const { color } = out;
   out.print(`${color.bold(id)}  sweep on ${color.cyan(r.ranAs)}: ${r.samples} inputs in ${(r.ms / 1000).toFixed(1)} s (${r.inputsPerSecond.toFixed(0)} inputs/s)`);
   out.print(`  wrong answers ${r.failures}: ${r.artefactCount} float artefacts (exact is right), ${r.failures - r.artefactCount} real`);
@@ -183,5 +218,6 @@ function printSweep(out: Out, id: string, r: SweepReport): void {
     out.print(`  input    ${cx.input}`);
     out.print(`  failure  ${cx.message}`);
     out.print(`  replay   ${cx.replay}`);
-  } else out.print(color.green('  holds on every input'));
+  } else if (interrupted) out.print(color.yellow(`  interrupted: no wrong answer on the ${r.samples} inputs checked (not proven)`));
+  else out.print(color.green('  holds on every input'));
 }

@@ -54,8 +54,9 @@ import { embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { ParamSpec, Params } from '../construction.ts';
 import { addOneHotHead, intParam } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
-import { positionBits } from '../thm-5-4-cot-loops.ts';
+import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 
 const ID = 'cot-automaton';
 
@@ -201,6 +202,7 @@ export function buildAutomatonTask(A: Automaton, n: number): CotTaskBuilt<number
       return runAutomaton(A, word).map((q) => vocab.stateToken[q]);
     },
     parseInput(text) {
+      assertJsonDepth(text);
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -247,21 +249,20 @@ export const automatonTask: CotTask<number[]> = {
     'decoder into a block of L + 5 = 6 layers looped n times on (x, #^n) whose answer is q_n. Automata: parity, the word ' +
     'problem of a group (S5, Z5, D4, …) and transition tables.',
   params: PARAMS,
-  claimed: {
-    layersPerBlock: 'L + 5',
-    loops: 'n',
-    // The decoder's width d = 2V + 2s + 2 + Q, plus the compiler's 2s + 1 + 4V.
-    width: '6*V + 4*s + 3 + Q',
-    // The transition units Q·S + S beside the compiler's Lemma B.6/B.7 and θ_PE units.
-    mlpWidth: 'max(Q*S + S, V*(V - 1), V + 2*(d + 2*V), V + N)',
-    heads: '1',
-    headDim: 'max(2*s, V)',
-    bits: 'floor(log2(n + m)) + 1',
-  },
+  // Theorem 5.4's claim (thm-5.4's CLAIMED: L + 6 layers, width d + 3s, MLP max(d_FF, V²), H + 1 heads,
+  // ⌊log2(n + m)⌋ + 1 bits) in this decoder's L, d, H, d_FF and V, and the loops Merrill & Sabharwal
+  // state (paper-notes §5: "with |x|+1 CoT steps a transformer runs any finite automaton").
+  claimed: { ...THM54_CLAIMED, loops: 'n + 1' },
   deviations:
-    'The sizes are Theorem 5.4\'s as built by the compiler (see thm-5.4: width d + 2s + 1 + 4V rather than d + 3s, its O(1) ' +
-    'layers being 5) applied to a decoder of depth L = 1 and width d = 2V + 2s + 2 + Q; the MLP width is the larger of the ' +
-    'transition table (Q·S + S units) and the compiler\'s V(V − 1) argmax units.',
+    'Claims: Theorem 5.4\'s (as thm-5.4) for this decoder (depth L = 1, width d = 2V + 2s + 2 + Q, MLP width ' +
+    'd_FF = Q·S + S transition units), loops Merrill & Sabharwal\'s |x| + 1. Built: n loops (one state per step; the ' +
+    'answer is the n-th state), within the claim; L + 5 layers, within L + 6; width d + 2s + 1 + 4V against the proof\'s ' +
+    'd + 3s (see thm-5.4: the 4V directions of the token one-hot and the Lemma B.6/B.7 scratch), above it by 4V + 1 − s; ' +
+    'MLP width the larger of the transition table and the compiler\'s units (V(V − 1) argmax units within V², and the ' +
+    'clearing and θ_PE lookup units of thm-5.4, which pass V² for small V: parity). Head size: Theorem 5.4 states none.',
+  // Parity's symbols and states are different tokens; a group's share them, so only a word problem
+  // reads the −2·first that keeps the step units off at the first step.
+  verifyAt: [{ params: {} }, { params: { automaton: 'S3', n: '3' } }],
   build(params) {
     const A = automatonParam(params);
     const n = intParam(ID, params, 'n', 1, MAX_N);

@@ -88,6 +88,7 @@ import { bitsFor, embedConstantOne, embedPositionCodes, sbin } from '../codes.ts
 import type { ParamSpec, Params } from '../construction.ts';
 import { addOneHotHead, intParam } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
+import { CLAIMED as THM54_CLAIMED } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
 
 const ID = 'cot-circuit';
@@ -260,22 +261,20 @@ export const circuitTask: CotTask<Circuit> = {
     'votes for op(a, b), so the top logit beats every other by 1. Theorem 5.4 compiles the decoder into a block of L + 5 ' +
     'layers looped G times whose answer is the value of the last gate.',
   params: PARAMS,
-  claimed: {
-    layersPerBlock: 'L + 5',
-    loops: 'G',
-    heads: 'H + 1',
-    // The decoder's width (4q + 2·ops + 7σ + 1, as built here) plus the compiler's 2s + 1 + 4V.
-    width: '4*q + 2*ops + 7*sigma + 1 + 2*s + 1 + 4*V',
-    mlpWidth: 'max(units, V*(V - 1), V + 2*(d + 2*V), V + N)',
-    headDim: 'max(2*s, V)',
-    bits: 'floor(log2(n + m)) + 1',
-  },
+  // Theorem 5.4's claim (thm-5.4's CLAIMED: L + 6 layers, width d + 3s, MLP max(d_FF, V²), H + 1 heads,
+  // ⌊log2(n + m)⌋ + 1 bits) in this decoder's L, d, H, d_FF and V, and the loops Li et al. state
+  // (paper-notes §5: "CoT with T steps evaluates any boolean circuit of size T, one gate per step").
+  claimed: { ...THM54_CLAIMED, loops: 'G' },
   deviations:
     'Li et al. build one decoder for every circuit up to a size, with the gate index and node codes computed in the ' +
     'residual stream; this decoder is built for a fixed number of inputs and gates, so the positions of gate g\'s tokens ' +
     'are in θ_PE(i), and every node an argument can name has its own token carrying the code of its value\'s position ' +
-    '(V grows with k + G, and the compiled model\'s width with 4V and its argmax MLP with V(V − 1)). Width against ' +
-    'Theorem 5.4\'s d + 3s: d + 2s + 1 + 4V (see thm-5.4).',
+    '(V grows with k + G, and the compiled model\'s width with 4V and its argmax MLP with V(V − 1)). Claims: Theorem ' +
+    '5.4\'s for this decoder (L = 2, its width d, MLP width d_FF = one unit per (op, a, b)), loops Li et al.\'s G. Built: ' +
+    'width d + 2s + 1 + 4V against the proof\'s d + 3s (see thm-5.4), above it by 4V + 1 − s; L + 5 layers, within ' +
+    'L + 6; MLP width the larger of d_FF and the compiler\'s units (V(V − 1) argmax units within V², clearing and θ_PE ' +
+    'lookup units beside them). Head size: Theorem 5.4 states none.',
+  verifyAt: [{ params: {} }, { params: { kind: 'igsm' } }],
   build(params): CotTaskBuilt<Circuit> {
     const family = familyParam(params);
     const shape = { inputs: intParam(ID, params, 'inputs', 1, 16), gates: intParam(ID, params, 'gates', 1, 32) };

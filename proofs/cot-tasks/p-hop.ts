@@ -71,8 +71,9 @@ import { sbin } from '../codes.ts';
 import type { ParamSpec, Params } from '../construction.ts';
 import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
-import { positionBits } from '../thm-5-4-cot-loops.ts';
+import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 
 const ID = 'cot-p-hop';
 
@@ -285,6 +286,7 @@ export function buildCotPHop(options: CotPHopOptions): CotTaskBuilt<number[]> {
       return cotPHopTrace(v, p, vocab);
     },
     parseInput(text) {
+      assertJsonDepth(text);
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -336,22 +338,18 @@ export const pHopCotTask: CotTask<number[]> = {
     'last position holds, and an MLP emits the next pointer, or at the last step (flagged in θ_PE) the token. Theorem 5.4 ' +
     'compiles it into a block of L + 5 = 8 layers looped p + 1 times on (⊥ v, #^{p+1}) whose answer is hop_p(v).',
   params: PARAMS,
-  claimed: {
-    layersPerBlock: 'L + 5',
-    loops: 'p + 1',
-    // The decoder's width d = 2V + 5s + 2A + 4, plus the compiler's 2s + 1 + 4V; V = A + len + 2.
-    width: '6*V + 7*s + 2*A + 5',
-    mlpWidth: 'max(len + A + 2, V*(V - 1), V + 2*(d + 2*V), V + N)',
-    heads: '1',
-    headDim: 'max(2*s, V, s + A + 1)',
-    bits: 'floor(log2(n + m)) + 1',
-  },
+  // Theorem 5.4's claim (thm-5.4's CLAIMED: m loops, L + 6 layers, width d + 3s, MLP max(d_FF, V²),
+  // H + 1 heads, ⌊log2(n + m)⌋ + 1 bits) in this decoder's L, d, H, d_FF, V and m CoT steps. No paper
+  // states a CoT for p-hop (the paper's p-hop results are Theorem B.12 and Corollary 5.3), so the
+  // loops are Theorem 5.4's m, the decoder's steps.
+  claimed: { ...THM54_CLAIMED },
   deviations:
-    'The sizes are Theorem 5.4\'s as built by the compiler (see thm-5.4: width d + 2s + 1 + 4V rather than d + 3s, its O(1) ' +
-    'layers being 5) for a decoder of depth L = 3 and width d = 2V + 5s + 2A + 4 with V = A + len + 2 tokens (the n + 1 ' +
-    'pointer tokens make V, and the compiler\'s V(V − 1) argmax units, grow with n). Steps: p + 1, not p — the last emits ' +
-    'the value at the pointer. In these formulas n and m are the compiler\'s (prompt length len + 1, m = p + 1); len is the ' +
-    'task\'s n.',
+    'Claims: Theorem 5.4\'s (as thm-5.4) for a decoder of depth L = 3 and width d = 2V + 5s + 2A + 4 with V = A + len + 2 ' +
+    'tokens (the n + 1 pointer tokens make V grow with n). Built: width d + 2s + 1 + 4V against the proof\'s d + 3s (see ' +
+    'thm-5.4), above it by 4V + 1 − s; L + 5 layers, within L + 6; MLP width the compiler\'s V(V − 1) argmax units ' +
+    '(within V²) beside the clearing and θ_PE lookup units. Head size: Theorem 5.4 states none (built max(2s, V, ' +
+    's + A + 1)). Steps: p + 1, not p — the last emits the value at the pointer. In these formulas n and m are the ' +
+    'compiler\'s (prompt length len + 1, m = p + 1); len is the task\'s n.',
   build(params: Params) {
     return buildCotPHop({
       p: intParam(ID, params, 'p', 1, MAX_P),

@@ -10,8 +10,8 @@
 //   * lockstep: after loop t the looped model's positions hold the prompt and trace tokens 1..t.
 import type { Arbitrary } from 'fast-check';
 import type { Model } from '../../simulators/model.ts';
-import type { Built, Construction, ParamSpec, Params, WordSpace } from '../construction.ts';
-import { THM54_VARIANT_PARAM, type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, variantParam, withPads, withSoftmaxShift } from '../thm-5-4-cot-loops.ts';
+import type { Built, Construction, ParamSpec, Params, VerifySetting, WordSpace } from '../construction.ts';
+import { THM54_VARIANTS, THM54_VARIANT_PARAM, type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, variantParam, withPads, withSoftmaxShift } from '../thm-5-4-cot-loops.ts';
 
 /** A decoder for one task instance (the parameters fixed), with its reference algorithm. */
 export interface CotTaskBuilt<I> {
@@ -52,6 +52,13 @@ export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>, variant: Th
 
 /** Which Theorem 5.4 compilation a task construction checks (its own sizes are claimed for variant a). */
 const VARIANT_PARAM: ParamSpec = { ...THM54_VARIANT_PARAM, describe: `${THM54_VARIANT_PARAM.describe} (wider: the claimed sizes are variant (a)'s)` };
+
+/** Each of the task's verify settings under both compilations (a setting naming its variant is kept as it is). */
+function withEveryVariant(settings: readonly VerifySetting[]): VerifySetting[] {
+  return settings.flatMap((k) =>
+    'variant' in k.params ? [k] : THM54_VARIANTS.map((v) => (v === VARIANT_PARAM.default ? k : { ...k, params: { ...k.params, variant: v } })),
+  );
+}
 
 export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTaskOutput> {
   const build = (params: Params): Built<I, CotTaskOutput> => {
@@ -107,6 +114,7 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
     params: [...task.params, VARIANT_PARAM],
     claimed: task.claimed,
     deviations: task.deviations,
+    verifyAt: withEveryVariant(task.verifyAt ?? [{ params: {} }]),
     build,
   };
 }

@@ -174,17 +174,17 @@ export const lemmaB6Argmax: Construction<number[], string[]> = {
     { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2: see the statement)', default: '2', kind: 'int', min: 2, max: 26 },
     gridParam,
   ],
+  // paper-notes §3, Theorem 5.4: "Lemma B.6, argmax as a 3-layer net of width d²". The lemma states
+  // no heads and no width (the harness that gathers its inputs is ours), so none are claimed.
   claimed: {
     layersPerBlock: '3',
     mlpWidth: 'd^2',
     loops: '1',
-    heads: 'd',
-    width: '3*d + 2 + (d + 1)*max(1, ceil(log2(d)))',
     bits: 's',
   },
   deviations:
     'The paper claims 3 layers of width d²; the net is built in 2 residual MLP layers of width d(d−1) (the output weight ' +
-    '2^s does the third layer\'s scaling). The heads, the width and the head size are the harness: d hard one-hot heads ' +
+    '2^s does the third layer\'s scaling). The lemma sizes no heads or width, so none are claimed; the built ones are the harness: d hard one-hot heads ' +
     '(Lemma B.4) gather the d input tokens at the last position; width = val(1) + position code and d query codes ' +
     '(bitsFor(d) each) + one(1) + x, S and g (d each).',
   build(params) {

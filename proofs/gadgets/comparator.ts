@@ -133,11 +133,14 @@ export const lemmaB11Comparator: Construction<number[], boolean | null> = {
     'exactly in rationals and in F_s for every s ≥ 1 (no partial sum exceeds 2^s − 1 ≤ B_s). Theorem 5.4 uses it as ' +
     '1[i ≥ n + t]. Here the two codes are tokens a, b and the last position gathers a.',
   params: [{ name: 's', describe: 'bits of the codes and of F_s', default: '4', kind: 'int', min: 1, max: 12 }],
-  claimed: { layersPerBlock: '1', mlpWidth: '2', loops: '1', heads: '1', width: '2*s + 5', bits: 's' },
+  // paper-notes §3, Theorem 5.4: "a comparator MLP on binary codes gives 1[i ≥ n+t] (Lemma B.11)" — an
+  // MLP on s-bit codes in F_s, with no size stated. So only what that says is claimed: one pass, s
+  // bits; a depth or width here would be this construction's own count, which a test cannot fail.
+  claimed: { loops: '1', bits: 's' },
   deviations:
-    'The notes state no size for Lemma B.11; the formulas are this construction\'s: constant depth (1 layer) and constant ' +
-    'width (2 units). The head and the width are the harness: one hard one-hot head gathers a; width = tok(s) + position ' +
-    'code, query code and one (1 each, two positions) + a(s) + ge + lt.',
+    'The notes state no size for Lemma B.11 (only that it is an MLP on binary codes), so no depth or width is claimed; ' +
+    'built: 1 layer of 2 units. The head and the width are the harness: one hard one-hot head gathers a; width = tok(s) + ' +
+    'position code, query code and one (1 each, two positions) + a(s) + ge + lt.',
   build(params) {
     const s = intParam('lemma-b11-comparator', params, 's', 1, 12);
     return buildComparator({ s });

@@ -217,17 +217,18 @@ export const lemmaB7DecodeEmbed: Construction<number[], string[]> = {
     { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2, as Lemma B.6)', default: '2', kind: 'int', min: 2, max: 26 },
     gridParam,
   ],
+  // paper-notes §3, Theorem 5.4: "Lemma B.7: 5 ReLU layers of width |Σ|²". The lemma states no heads
+  // and no width (the harness that gathers the logits is ours), so none are claimed.
   claimed: {
     layersPerBlock: '5',
     mlpWidth: 'V^2',
     loops: '1',
-    heads: 'V',
-    width: '3*V + 2 + (V + 2)*max(1, ceil(log2(V)))',
     bits: 's',
   },
   deviations:
     'The paper counts 5 ReLU layers of width |Σ|²; the net is 3 residual MLP layers (argmax 2, embed 1) of width |Σ|(|Σ|−1), ' +
-    'with the logits given; 4 when the writer also computes the logits from a residual (its `readout` option). Heads, ' +
+    'with the logits given; 4 when the writer also computes the logits from a residual (its `readout` option). The lemma ' +
+    'sizes no heads or width, so none are claimed; the built heads, ' +
     'width and head size are the harness: |Σ| hard one-hot heads gather the logits; width = val(1) + position and query ' +
     'codes + one(1) + logits, S and one-hot (|Σ| each) + the embedding (bitsFor(|Σ|)).',
   build(params) {

@@ -209,18 +209,25 @@ export const lemmaB8Gate: Construction<number[], string[]> = {
       forms: 'complement, bias',
     },
   ],
+  // paper-notes §3, Theorem 5.4, Lemma B.8: `F(x, y, M) = relu(x − 2^s(1−M)) − relu(−x − 2^s(1−M)) +
+  // relu(y − 2^s M) − relu(−y − 2^s M)`: one ReLU layer, 4 units a coordinate. The lemma states no
+  // heads and no width (the harness that gathers x, y and M is ours), so none are claimed.
   claimed: {
     layersPerBlock: '1',
     mlpWidth: '4*d',
     loops: '1',
-    heads: '2*d + 2',
-    width: '3*d + 6 + (2*d + 2)*max(1, ceil(log2(2*d + 1)))',
     bits: 's',
   },
   deviations:
-    'The lemma is one ReLU layer of 4 units per coordinate (4d), as built. Heads, width and head size are the harness: ' +
+    'The lemma is one ReLU layer of 4 units per coordinate (4d), as built. It sizes no heads or width, so none are ' +
+    'claimed; the built heads, width and head size are the harness: ' +
     '2d + 2 hard one-hot heads gather x, y, M and 1 − M; width = val, M, 1 − M of the tokens (3) + position and query ' +
     'codes + one(1) + x, y, out (d each) + M, 1 − M (2).',
+  verifyAt: [
+    { params: {} },
+    { params: { d: '2' } },
+    { params: { form: 'bias' }, fails: 'x + B_s·M saturates in F_s before the bias −2^s is added: the fixed:s check fails' },
+  ],
   build(params) {
     const id = 'lemma-b8-gate';
     const d = intParam(id, params, 'd', 1, 8);

@@ -45,6 +45,7 @@ import type { RunResult } from '../../simulators/result.ts';
 import { type Selector, Space, space } from '../../simulators/space.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { Built, Check, ClaimedSizes, Construction, ParamSpec, Params } from '../construction.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 
 // ---------------------------------------------------------------- the reusable head
 
@@ -239,6 +240,7 @@ export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
     reference: spec.reference,
     equal: (a, b) => a.length === b.length && a.every((x, i) => x === b[i]),
     parseInput(text) {
+      assertJsonDepth(text);
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -297,15 +299,22 @@ export const S_PARAM: ParamSpec = {
 /** t(i) = max(i − k, 0). */
 export const offsetTarget = (k: number) => (i: number) => Math.max(i - k, 0);
 
-/** What a one-hot reader claims (Lemma B.4 and the SHIFT of Lemma B.9 are both readers). */
+/**
+ * What Lemma B.4 states (and the SHIFT of Lemma B.9, a reader aimed at i − 1): ONE attention head
+ * (paper-notes §3, Theorem 5.4: "exact one-hot attention to a chosen position (Lemma B.4): query
+ * `sbin(i) ⌢ 1_s`, key `B_s·(sbin(j) ⌢ −1_s)`"), so one layer, no MLP, a query/key of 2s; and s the
+ * bits of `sbin_s` codes of the n positions 0..n − 1 (§2: `sbin_s(x) ∈ {±1}^s` is the signed binary
+ * code of an integer x), i.e. 2^s ≥ n: s = ⌈log2 n⌉ (at least 1). These are the lemma's numbers in
+ * n, never the s a build was given: `--param s=…` above them shows as an excess. The lemma sizes no
+ * width (the residual is the caller's) and no value (it copies whatever the caller names).
+ */
 export const READER_CLAIMS: ClaimedSizes = {
   layersPerBlock: '1',
   loops: '1',
   heads: '1',
-  headDim: 'max(2*s, V)',
-  width: '2*V + 2*s + 1',
+  headDim: '2*max(1, ceil(log2(n)))',
   mlpWidth: '0',
-  bits: 's',
+  bits: 'max(1, ceil(log2(n)))',
 };
 
 export const lemmaB4: Construction<Tokens, ReadTokens> = {
@@ -333,8 +342,15 @@ export const lemmaB4: Construction<Tokens, ReadTokens> = {
   ],
   claimed: READER_CLAIMS,
   deviations:
-    'The lemma sizes only the query/key (2s); the value carries the copied one-hot token, so the head size is max(2s, V). ' +
-    'The width is the gadget plus its input and output: tok(V), sbin(i)(s), sbin(t(i))(s), a constant 1, out(V).',
+    'Claims are the lemma\'s: one head, no MLP, query/key 2s with s = ⌈log2 n⌉ (2^s ≥ n, distinct codes for the n ' +
+    'positions). The value carries the copied one-hot token, so the head size is max(2s, V): above the claim when V > 2s. ' +
+    'A build given more bits than the lemma needs (`--param s=…`) exceeds the claimed bits and head size; one given fewer ' +
+    'is below them, and its codes alias (the checks fail on inputs longer than 2^s + k). The lemma states no width: the ' +
+    'harness\'s is tok(V), sbin(i)(s), sbin(t(i))(s), a constant 1, out(V) = 2V + 2s + 1, shown unclaimed.',
+  verifyAt: [
+    { params: {} },
+    { params: { layout: 'concatenated' }, fails: 'two plain blocks: the partial sums of the score saturate in F_s (s ≥ 2), so the fixed:s softmax has no weight left' },
+  ],
   build(params) {
     const id = 'lemma-b4';
     const n = intParam(id, params, 'n', 1, 1024);

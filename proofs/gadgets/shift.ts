@@ -30,8 +30,10 @@ export const lemmaB9Shift: Construction<Tokens, ReadTokens> = {
   params: [N_PARAM, S_PARAM, V_PARAM],
   claimed: READER_CLAIMS,
   deviations:
-    'As for Lemma B.4: the query/key is 2s, the value carries the shifted one-hot token (V), so the head size is max(2s, V); ' +
-    'the width counts tok(V), sbin(i)(s), sbin(i − 1)(s), a constant 1 and out(V).',
+    'The claims are Lemma B.4\'s (SHIFT is a B.4 reader aimed at max(i − 1, 0)): one head, no MLP, query/key 2s with ' +
+    's = ⌈log2 n⌉. The value carries the shifted one-hot token (V), so the head size is max(2s, V), above the claim when ' +
+    'V > 2s; a build given more bits exceeds the claimed bits. No width is claimed; the harness\'s counts tok(V), sbin(i)(s), ' +
+    'sbin(i − 1)(s), a constant 1 and out(V).',
   build(params) {
     const id = 'lemma-b9-shift';
     const n = intParam(id, params, 'n', 1, 1024);

@@ -24,6 +24,7 @@ import { type Selector, type SubspaceSpec, space } from '../../simulators/space.
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { Built, Check, ParamSpec, Params, WordSpace } from '../construction.ts';
 import { addOneHotHead, intParam } from './lemma-b4.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 
 export interface HarnessToken {
   label: string;
@@ -189,6 +190,7 @@ export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): Built
     reference: o.reference,
     equal: o.equal,
     parseInput(text) {
+      assertJsonDepth(text);
       let value: unknown;
       try {
         value = JSON.parse(text);

@@ -59,6 +59,7 @@ import { hopAllPositions, hopP, pHopArbitrary, pointerDoublingRounds } from '../
 import { bitsFor, sbin } from '../codes.ts';
 import type { Built, Check, Lockstep, ParamSpec, Params } from '../construction.ts';
 import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
+import { assertJsonDepth } from '../../simulators/json-depth.ts';
 
 // ---------------------------------------------------------------- parameters
 
@@ -463,6 +464,7 @@ export function checkTokens(cfg: PHopConfig, v: readonly number[]): void {
 }
 
 export function parseTokens(cfg: PHopConfig, text: string): number[] {
+  assertJsonDepth(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -163,14 +163,22 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
       forms: 'auto, or a whole number 1..2+⌈log2 p⌉',
     },
   ],
+  // paper-notes §3, Corollary 5.3 and Theorem B.12: "a ⌊log2 p⌋ + 2 layer model with log n bits, at
+  // most 3 distinct layers, d = d_FF = d_ATTN = O(1), one head". The O(1) comes with no constant, so it
+  // is claimed as the constant the same state has when a pointer or position is ONE number of log n
+  // bits, as the paper counts it: six pointer/position numbers (sbin(i), sbin(i − 1), a, b and the
+  // scratch na, nb), the four one-hot token slots (tok and tb with ⊥, prev, ntb with ⊥: 4·alphabet + 3)
+  // and two scalars (the constant, i·2^−s): 4·alphabet + 11; MLP: 2 units a direction moved (write
+  // the new value, clear the old) for a and b (one number each) and tb's alphabet + 1 entries:
+  // 2·alphabet + 6; a head: its query/key and value with each pointer one number, alphabet + 3. None depends on n or p, so a build whose pointers take s directions
+  // exceeds them, by a multiple of s − 1 (see deviations).
   claimed: {
     layersPerBlock: 'floor(log2(p)) + 2',
     loops: '1',
     heads: '1',
-    // The paper: O(1). These are the built constants (s = bits of a position code, see deviations).
-    width: '6*s + 4*alphabet + 5',
-    mlpWidth: '4*s + 2*alphabet + 2',
-    headDim: '2*s + alphabet + 1',
+    width: '4*alphabet + 11',
+    mlpWidth: '2*alphabet + 6',
+    headDim: 'alphabet + 3',
     bits: 'ceil(log2(n))',
   },
   deviations:
@@ -179,11 +187,15 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
     'and f^1, each positional read composes two held maps, so r reads reach at most f^(2^r); reaching ⌊log2 p⌋ + 2 would need ' +
     'f one layer earlier, i.e. a content search that excludes its own position, which we did not find as a bilinear score in ' +
     'O(log n) bits. Distinct layers: up to 4 (shift, search, folding round, plain round); 3 when the bits of p − 1 are all 1 ' +
-    '(p a power of two) — B.12 says at most 3. Width, MLP width, head size: the paper says O(1), counting a pointer as one ' +
-    'number of log n bits; here a pointer is an s-bit ±1 code (s directions), so they are O(s + alphabet) — constant in p. ' +
+    '(p a power of two) — B.12 says at most 3. Width, MLP width, head size: the paper says O(1) with no constant, counting a ' +
+    'pointer as one number of log n bits; the claim is that constant for this state (4·alphabet + 11, 2·alphabet + 6, ' +
+    'alphabet + 3: each pointer one number). Here a pointer is an s-bit ±1 code (s directions, so Lemma B.4 reads it ' +
+    'exactly in F_s), so the build is O(s + alphabet) = O(log n): width 6s + 4·alphabet + 5, MLP width 4s + 2·alphabet + 2, ' +
+    'head size 2s + alphabet + 1 — above the O(1) claim by 6(s − 1), 4(s − 1) and 2(s − 1), growing with n (constant in p). ' +
     'Bits: s = max(3, ⌈log2(n + 1)⌉) against the claimed ⌈log2 n⌉: one more when n is a power of two (n + 1 positions with ' +
     'the start slot) and at least 3 so the MLP arithmetic fits in F_s. fixed:s runs the positional heads as softmax (exactly ' +
     'one-hot) but the content search as hard attention: a softmax head in the paper\'s F_s whose score sees only j and ' +
     'whether j matches cannot pick the largest of up to n matches with O(log n) bits (see proofs/p-hop/common.ts).',
+  verifyAt: [{ params: {} }, { params: { readout: 'all' } }],
   build: buildDirect,
 };

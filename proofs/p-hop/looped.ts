@@ -217,23 +217,31 @@ export const pHopLooped: Construction<number[], PHopOutput> = {
       forms: 'auto, or a whole number 0..1000',
     },
   ],
+  // paper-notes §3, Corollary 5.3: "looping one layer ⌊log2 p⌋ + 2 times, at most 3 heads", Theorem
+  // B.12 through Theorem 5.2 ("width d+R+2, MLP width R·d_FF + O(L), R·H heads of size d_ATTN"), and
+  // erratum 8: "Cor. 5.3 claims d_FF = O(1)". With B.12's O(1) taken as the constants of
+  // p-hop-direct (4·alphabet + 11, 2·alphabet + 6, alphabet + 3; a pointer as one number) and R = 3
+  // distinct layers: width (4·alphabet + 11) + 3 + 2; MLP width the O(1) the corollary claims, R·d_FF
+  // = 3(2·alphabet + 6) with no O(L) term (erratum 8 is that this term is missing); head size d_ATTN.
+  // None depends on n or p.
   claimed: {
     layersPerBlock: '1',
     loops: 'floor(log2(p)) + 2',
     heads: '3',
-    // The paper: O(1) (and Theorem 5.2 gives d + R + 2 = (6*s + 4*alphabet + 5) + 5 from our B.12 model).
-    width: '6*s + 4*alphabet + 8',
-    // The paper: O(1); erratum 8: O(1) + O(L). Built: 5s + 4·alphabet + 5, plus 4 units per run of fold loops.
-    mlpWidth: '5*s + 4*alphabet + 5 + 4*runs',
-    headDim: '2*s + alphabet + 1',
+    width: '4*alphabet + 16',
+    mlpWidth: '3*(2*alphabet + 6)',
+    headDim: 'alphabet + 3',
     bits: 'ceil(log2(n))',
   },
   deviations:
     'Loops: 2 + ⌈log2 p⌉, the claimed ⌊log2 p⌋ + 2 when p is a power of two and one more otherwise, for the reason given ' +
     'for Theorem B.12 (p-hop-direct): after the shift and the search only f^0 and f^1 are held, and each loop of reads at ' +
-    'most doubles the largest power. MLP width grows with p by 4 units per run of consecutive folding loops (erratum 8: ' +
-    'O(1) + O(L), not O(1)). Width, MLP width, head size are O(s + alphabet) with s-bit pointer codes where the paper counts ' +
-    'O(1) numbers of log n bits; the width is the B.12 model\'s plus 3 (counter, keep flag, fold flag), within Theorem 5.2\'s ' +
-    'd + R + 2. Bits: s = max(3, ⌈log2(n + 1)⌉) as for B.12; fixed:s keeps the content search hard (see common.ts).',
+    'most doubles the largest power. The O(1) sizes are claimed as p-hop-direct\'s constants through Theorem 5.2 (width ' +
+    '4·alphabet + 16, MLP width 3(2·alphabet + 6), head size alphabet + 3; a pointer as one number). Built with s-bit ' +
+    'pointer codes: width 6s + 4·alphabet + 8 (the B.12 model\'s plus 3: counter, keep flag, fold flag; within Theorem ' +
+    '5.2\'s d + R + 2 for the built d), head size 2s + alphabet + 1, both O(log n); MLP width 5s + 4·alphabet + 5 plus 4 ' +
+    'units per run of consecutive folding loops, which grows with p as well (erratum 8: d_FF is O(1) + O(L), not O(1)). ' +
+    'Bits: s = max(3, ⌈log2(n + 1)⌉) as for B.12; fixed:s keeps the content search hard (see common.ts).',
+  verifyAt: [{ params: {} }, { params: { readout: 'all' } }],
   build: buildLooped,
 };

@@ -9,7 +9,9 @@
 // How: compile.ts turns the model into a plan (dense panels or CSR per matrix, heads packed);
 // forward.ts runs a batch packed as one [positions × d] array, with the products in WebAssembly
 // SIMD (wasm.ts; a JavaScript fallback gives the same bits) and the attention rows in JavaScript;
-// parallel.ts splits a large batch over worker threads and still answers synchronously.
+// parallel.ts splits a large batch over worker threads and still answers synchronously;
+// runBatchAsync does the same without blocking (a sweep under Ctrl-C: it stops at the signal
+// between chunks and returns the results of a prefix).
 //
 // Importing this module registers both names with simulators/interpreters.ts, so
 // interpreterByName('fast64') works once something has imported it (the CLI and the property
@@ -24,11 +26,12 @@ import { type Model, ensureValid, maskRow } from '../model.ts';
 import type { Interpreter, RunOptions, RunResult } from '../result.ts';
 import { type Plan, type Precision, compilePlan } from './compile.ts';
 import type { MaskFn } from './forward.ts';
-import { runParallel } from './parallel.ts';
+import { type AbortFlag, runParallel, runParallelAsync } from './parallel.ts';
+import { preflightRun } from '../preflight.ts';
 
 export { type Plan, type Precision, compilePlan } from './compile.ts';
 export { backend, runPlan, setBackend } from './forward.ts';
-export { PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
+export { type AbortFlag, PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
 
 const NAMES: Record<Precision, string> = { f64: 'fast64', f32: 'fast32' };
 
@@ -52,11 +55,32 @@ export function runFast(precision: Precision, model: Model, inputs: readonly (re
   ensureValid(model);
   for (const tokens of inputs) checkInput(model, tokens);
   if (inputs.length === 0) return [];
+  preflightRun(model, NAMES[precision], { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
   const plan: Plan = compilePlan(precision, model);
   return runParallel(plan, inputs, maskFn(model), NAMES[precision]);
 }
 
-export function fastInterpreter(precision: Precision): Interpreter {
+/**
+ * runFast without blocking the calling thread for long (parallel.ts runParallelAsync): same
+ * results, but Ctrl-C and timers get through between chunks, and once `options.signal.aborted`
+ * is set it stops and returns the results of a prefix of the inputs (possibly empty).
+ */
+export async function runFastAsync(precision: Precision, model: Model, inputs: readonly (readonly number[])[], options: { signal?: AbortFlag } = {}): Promise<RunResult[]> {
+  ensureValid(model);
+  for (const tokens of inputs) checkInput(model, tokens);
+  if (inputs.length === 0) return [];
+  preflightRun(model, NAMES[precision], { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
+  const plan: Plan = compilePlan(precision, model);
+  return runParallelAsync(plan, inputs, maskFn(model), NAMES[precision], options.signal);
+}
+
+/** A fast interpreter: the synchronous contract, plus runBatchAsync for callers that must stay responsive. */
+export interface FastInterpreter extends Interpreter {
+  runBatch(model: Model, inputs: readonly (readonly number[])[]): RunResult[];
+  runBatchAsync(model: Model, inputs: readonly (readonly number[])[], options?: { signal?: AbortFlag }): Promise<RunResult[]>;
+}
+
+export function fastInterpreter(precision: Precision): FastInterpreter {
   const name = NAMES[precision];
   return {
     name,
@@ -68,11 +92,12 @@ export function fastInterpreter(precision: Precision): Interpreter {
       return runFast(precision, model, [tokens])[0];
     },
     runBatch: (model, inputs) => runFast(precision, model, inputs),
+    runBatchAsync: (model, inputs, options) => runFastAsync(precision, model, inputs, options),
   };
 }
 
-export const fast64: Interpreter = fastInterpreter('f64');
-export const fast32: Interpreter = fastInterpreter('f32');
+export const fast64: FastInterpreter = fastInterpreter('f64');
+export const fast32: FastInterpreter = fastInterpreter('f32');
 
 registerInterpreter('fast64', 'batched typed-array CPU path, float64 (bit-identical to float64)', () => fast64);
 registerInterpreter('fast32', 'batched typed-array CPU path, float32 (bit-identical to float32)', () => fast32);

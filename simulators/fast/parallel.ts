@@ -7,6 +7,12 @@
 // worker only when the batch is big enough to pay for copying the plan (PARALLEL_MIN_WORK); a
 // worker that died or failed to start is retired and its share is run on the main thread, so the
 // results never depend on the threads. Threads: LOOPED_THREADS, else os.availableParallelism().
+//
+// runParallelAsync is the same split for a caller that must stay responsive (a sweep under Ctrl-C):
+// it never blocks. It gives shares only to workers already serving (one still booting is left to
+// boot), runs its own share a chunk at a time with a turn of the event loop between chunks, and
+// polls for the replies; when the caller's signal is set it stops, abandons (terminates) the
+// workers still busy, which are replaced on next use, and returns the results of a prefix.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -34,9 +40,12 @@ interface Helper {
   port: MessagePort;
   /** [0] reply ready, [1] alive (0 starting, 1 serving, 2 dead). */
   state: Int32Array;
+  /** A job was posted and its reply not yet taken. */
+  busy?: boolean;
 }
 
-const helpers: Helper[] = [];
+/** Slot k: worker k; undefined until first use, or after it was abandoned (then respawned on use). */
+const helpers: (Helper | undefined)[] = [];
 let threads = defaultThreads();
 /** Why the last batch ran as it did (for the bench and for tests). */
 let lastNote = '';
@@ -70,7 +79,8 @@ export function lastParallelNote(): string {
 function helper(k: number): Helper | null {
   if (workersPossible === undefined) workersPossible = WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
   if (!workersPossible) return null;
-  while (helpers.length <= k) {
+  let h = helpers[k];
+  if (h === undefined) {
     const state = new Int32Array(new SharedArrayBuffer(8));
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_URL, { workerData: { port: port2, state }, transferList: [port2] });
@@ -78,10 +88,20 @@ function helper(k: number): Helper | null {
     port1.unref();
     // An error surfaces here only after the main thread is free again; the flag already told it.
     worker.on('error', () => Atomics.store(state, 1, DEAD));
-    helpers.push({ worker, port: port1, state });
+    h = { worker, port: port1, state };
+    helpers[k] = h;
   }
-  const h = helpers[k];
   return Atomics.load(h.state, 1) === DEAD ? null : h;
+}
+
+/** Stops worker k mid-job (its reply is no longer wanted); the slot gets a fresh worker on next use. */
+function abandon(k: number): void {
+  const h = helpers[k];
+  if (h === undefined) return;
+  helpers[k] = undefined;
+  Atomics.store(h.state, 1, DEAD);
+  h.port.close();
+  void h.worker.terminate();
 }
 
 /** Multiply-adds of one sequence of length n through the plan (the products and the attention). */
@@ -175,16 +195,18 @@ export function runParallel(plan: Plan, inputs: readonly (readonly number[])[], 
   const posted: { k: number; h: Helper }[] = [];
   for (let k = 1; k < split.length; k++) {
     const h = helper(k - 1);
-    if (h === null) continue; // retired: run below
+    if (h === null || h.busy) continue; // retired, or serving a runParallelAsync still in flight: run below
     const job: Job = { plan, inputs: split[k].map((x) => [...x]), masks: maskTable(plan, split[k], masks), chunkRows, backend: backend() };
     Atomics.store(h.state, 0, 0);
     h.port.postMessage(job);
+    h.busy = true;
     posted.push({ k, h });
   }
   out[0] = local(split[0]);
   let used = 1;
   for (const { k, h } of posted) {
     const reply = awaitReply(h);
+    h.busy = false;
     if (reply !== null && !reply.ok) throw new Error(`fast path worker failed: ${reply.error}`);
     if (reply === null) continue; // the worker died: its share runs below
     used++;
@@ -195,4 +217,105 @@ export function runParallel(plan: Plan, inputs: readonly (readonly number[])[], 
   const why = workersPossible === false ? ', no worker threads: worker.mjs is not beside parallel.ts' : used < split.length ? ', a worker was retired' : '';
   lastNote = `${used} thread${used > 1 ? 's' : ''} (${split.map((p) => p.length).join(' + ')} inputs${why})`;
   return out.flat();
+}
+
+/** Something a long run looks at between chunks: once `aborted` is true it stops. */
+export interface AbortFlag {
+  readonly aborted: boolean;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls for a worker's reply without blocking: the reply; null if the worker died first; 'stopped' if the signal came first. */
+async function awaitReplyAsync(h: Helper, signal: AbortFlag | undefined): Promise<Reply | null | 'stopped'> {
+  while (Atomics.load(h.state, 0) !== READY) {
+    if (Atomics.load(h.state, 1) === DEAD) return null;
+    if (signal?.aborted) return 'stopped';
+    await pause(1);
+  }
+  for (let k = 0; k < 100; k++) {
+    const m = receiveMessageOnPort(h.port);
+    if (m !== undefined) return m.message as Reply;
+    await pause(5);
+  }
+  return null;
+}
+
+/**
+ * runParallel for a caller that must stay responsive: the same results in the same order, but the
+ * calling thread is never blocked for more than one chunk of its own share. Shares go only to
+ * workers that are already serving and idle (the others are started, or left to finish booting,
+ * for later batches). When `signal.aborted` becomes true it stops at the next chunk boundary,
+ * terminates the workers still computing (their slots get fresh workers on next use) and returns
+ * the results of the inputs finished so far: always a prefix of `inputs`, possibly empty.
+ */
+export async function runParallelAsync(
+  plan: Plan,
+  inputs: readonly (readonly number[])[],
+  masks: MaskFn,
+  name: string,
+  signal?: AbortFlag,
+  chunkRows = CHUNK_ROWS,
+): Promise<RunResult[]> {
+  const cost = inputs.map((x) => costOf(plan, x.length));
+  const total = cost.reduce((s, x) => s + x, 0);
+  const ready: number[] = [];
+  if (total >= minWork) {
+    for (let k = 0; k < threads - 1; k++) {
+      const h = helper(k); // starts worker k if it was never started
+      if (h !== null && Atomics.load(h.state, 1) === ALIVE && !h.busy && ready.length + 1 < inputs.length) ready.push(k);
+    }
+  }
+  const split = shares(inputs, cost, 1 + ready.length);
+  const posted: { part: number; k: number; h: Helper; settled: boolean }[] = [];
+  for (let part = 1; part < split.length; part++) {
+    const k = ready[part - 1];
+    const h = helpers[k]!;
+    const job: Job = { plan, inputs: split[part].map((x) => [...x]), masks: maskTable(plan, split[part], masks), chunkRows, backend: backend() };
+    Atomics.store(h.state, 0, 0);
+    h.port.postMessage(job);
+    h.busy = true;
+    posted.push({ part, k, h, settled: false });
+  }
+  const done: RunResult[] = [];
+  /** Runs a share here, a chunk at a time with a turn of the event loop before each; false if the signal stopped it. */
+  const local = async (part: readonly (readonly number[])[]): Promise<boolean> => {
+    for (const c of chunks(part, chunkRows)) {
+      await nextTurn();
+      if (signal?.aborted) return false;
+      done.push(...assemble(plan, c, computeChunk(plan, c, masks), name));
+    }
+    return true;
+  };
+  const stop = (): RunResult[] => {
+    for (const p of posted) if (!p.settled) abandon(p.k);
+    lastNote = `stopped by the signal after ${done.length} of ${inputs.length} inputs`;
+    return done;
+  };
+  if (!(await local(split[0]))) return stop();
+  let used = 1;
+  let retired = false;
+  for (const p of posted) {
+    const reply = await awaitReplyAsync(p.h, signal);
+    if (reply === 'stopped') return stop();
+    p.settled = true;
+    p.h.busy = false;
+    if (reply !== null && !reply.ok) {
+      stop();
+      throw new Error(`fast path worker failed: ${reply.error}`);
+    }
+    if (reply === null) {
+      // The worker died: its share runs here.
+      retired = true;
+      if (!(await local(split[p.part]))) return stop();
+      continue;
+    }
+    used++;
+    const parts2 = chunks(split[p.part], chunkRows);
+    done.push(...reply.raws.flatMap((raw: RawChunk, c: number) => assemble(plan, parts2[c], raw, name)));
+  }
+  const why = workersPossible === false ? ', no worker threads: worker.mjs is not beside parallel.ts' : retired ? ', a worker was retired' : '';
+  lastNote = `${used} thread${used > 1 ? 's' : ''} (${split.map((p) => p.length).join(' + ')} inputs${why}, without blocking)`;
+  return done;
 }
