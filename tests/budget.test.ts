@@ -1,14 +1,20 @@
 // The memory and work budgets: parsing the flags, refusing an allocation or a run that does not
 // fit (with what it is and what to lower), and estimates that track what is really built.
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fcParams } from '../properties/config.ts';
+import { buildRandomModel, modelAndInputArbitrary } from '../properties/random-model.ts';
+import { float64 } from '../simulators/arithmetic/float.ts';
+import type { NumberSystem } from '../simulators/arithmetic/number-system.ts';
+import { forward } from '../simulators/forward.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { chargeMemory, memoryBudget, parseBytes, parseCount, setMemoryBudget, setWorkBudget, withMemoryScope } from '../simulators/budget.ts';
 import { ResourceError, UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
-import { LabeledMatrix } from '../simulators/matrix.ts';
-import { addStage, createLayer, createMlp, createModel } from '../simulators/model.ts';
-import { estimateRun, nonzeros, preflightRun } from '../simulators/preflight.ts';
+import { LabeledMatrix, identity } from '../simulators/matrix.ts';
+import { addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';
+import { BYTES_PER_NONZERO, estimateRun, nonzeros, preflightRun } from '../simulators/preflight.ts';
 import { space } from '../simulators/space.ts';
 
 afterEach(() => {
@@ -128,5 +134,95 @@ describe('run estimates', () => {
     const t0 = performance.now();
     expect(() => c.build(resolveParams(c, { group: 'Z1000', n: '4' }))).toThrow(/group-composition \(\|G\| = 1000: an MLP of 1,000,060 units over a width of 39\) needs about .* GiB, over the memory budget .*; lower group=Z1000 or n=4/);
     expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe('the work estimate against the arithmetic a run really does', () => {
+  /** float64 with every multiplication and addition counted. */
+  function counting(): { ns: NumberSystem<number>; count: () => number } {
+    let ops = 0;
+    const ns: NumberSystem<number> = {
+      ...float64,
+      name: 'float64',
+      add: (a, b) => (ops++, float64.add(a, b)),
+      mul: (a, b) => (ops++, float64.mul(a, b)),
+    };
+    return { ns, count: () => ops };
+  }
+
+  it('bounds the counted multiply-adds of the generic float64 run, and is within 2,000× plus its per-layer overhead', () => {
+    fc.assert(
+      fc.property(modelAndInputArbitrary({ maxWidth: 8, maxLen: 8, maxHeads: 2, maxLayers: 3, maxLoops: 3, maxStages: 2, maxHidden: 8, kinds: ['hard', 'softmax'] }), ({ spec, tokens }) => {
+        const model = buildRandomModel(spec);
+        const { ns, count } = counting();
+        forward(ns, model, tokens);
+        const real = count() / 2; // a multiply-add is one of each
+        const e = estimateRun(model, 'float64', { positions: tokens.length });
+        // Per layer application the estimate adds a fixed overhead (2,000 + 1,000 per position):
+        // take it off to compare the arithmetic alone.
+        const overhead = e.depth * (2000 + 1000 * tokens.length);
+        expect(e.ops).toBeGreaterThanOrEqual(real);
+        expect(e.ops - overhead).toBeLessThanOrEqual(2000 * real + 1000);
+      }),
+      fcParams(200),
+    );
+  });
+
+  it('counts shared layers once for memory and once per application for work', () => {
+    const residual = space({ x: 2 });
+    const model = createModel({ name: 'shared', vocab: ['a', 'b'], residual, maxLen: 4 });
+    const layer = createLayer();
+    const mlp = createMlp(residual, { name: 'f', hidden: 64 });
+    for (let k = 0; k < 64; k++) mlp.W_in.set(['x', 0], ['hidden', k], 1);
+    layer.mlp = mlp;
+    addStage(model, [layer, layer, layer], 1);
+    const three = estimateRun(model, 'exact', { positions: 4 });
+    const once = createModel({ name: 'once', vocab: ['a', 'b'], residual, maxLen: 4 });
+    addStage(once, [layer], 1);
+    const one = estimateRun(once, 'exact', { positions: 4 });
+    expect(three.nonzeros).toBe(one.nonzeros);
+    expect(three.depth).toBe(3);
+    expect(three.ops).toBeGreaterThan(2.5 * one.ops);
+    // The batched paths hold typed arrays, far less than the generic interpreters' objects.
+    expect(estimateRun(once, 'fast64', { positions: 4 }).bytes).toBeLessThan(one.bytes);
+  });
+
+  it('grows quadratically with the positions for attention, linearly with the batch, and with every trace snapshot', () => {
+    const residual = space({ q: 32, v: 32 });
+    const model = createModel({ name: 'attn', vocab: ['a', 'b'], residual, maxLen: 512 });
+    const layer = createLayer();
+    const head = createHead(residual, { name: 'h', qk: 32, ov: 32 });
+    head.W_Q.write('q', 'qk', identity());
+    head.W_K.write('q', 'qk', identity());
+    head.W_V.write('v', 'ov', identity());
+    head.W_O.write('ov', 'v', identity());
+    layer.heads.push(head);
+    addStage(model, [layer], 2);
+    const at = (positions: number, extra: { batch?: number; trace?: boolean | 'loops' } = {}) => estimateRun(model, 'float64', { positions, ...extra });
+    expect(at(512).ops / at(256).ops).toBeGreaterThan(3.5);
+    expect(at(64, { batch: 10 }).ops).toBeCloseTo(10 * at(64).ops, -2);
+    expect(at(64, { batch: 10 }).bytes).toBeGreaterThan(9 * (at(64).bytes - BYTES_PER_NONZERO * at(64).nonzeros));
+    const plain = at(64).bytes;
+    const loops = at(64, { trace: 'loops' }).bytes;
+    const all = at(64, { trace: true }).bytes;
+    expect(loops).toBeGreaterThan(plain);
+    expect(all - plain).toBeGreaterThan(1.5 * (loops - plain));
+    // exact values cost more than doubles, and exact arithmetic more time.
+    expect(estimateRun(model, 'exact', { positions: 64 }).bytes).toBeGreaterThan(plain);
+    expect(estimateRun(model, 'exact', { positions: 64 }).ops).toBeGreaterThan(at(64).ops);
+    expect(estimateRun(model, 'fast64', { positions: 64 }).ops).toBeLessThan(at(64).ops);
+  });
+
+  it('names the batch and uses the given hint in a refusal, and remembers a model it has checked', () => {
+    const residual = space({ x: 2 });
+    const model = createModel({ name: 'tiny', vocab: ['a', 'b'], residual, maxLen: 4 });
+    setWorkBudget(10);
+    expect(() => preflightRun(model, 'fast64', { positions: 4, batch: 7 }, 'the batch')).toThrow(/running "tiny" under fast64 on 4 positions × 7 inputs .*; lower the batch$/);
+    expect(() => preflightRun(model, 'exact', { positions: 4 })).toThrow(/on 4 positions \(.*lower the input length, the model size or the loop count$/);
+    setWorkBudget(null);
+    const first = preflightRun(model, 'exact', { positions: 3 });
+    setWorkBudget(10);
+    // Checked once already: not estimated (nor refused) again.
+    expect(preflightRun(model, 'exact', { positions: 3 })).toBe(first);
   });
 });
