@@ -166,6 +166,7 @@ describe('flags that a command or mode ignores are refused (#19.6)', () => {
       [['explain', 'lemma-b4', '--full', '--html', join(dir, 'x.html')], /--full does not apply with --html/],
       [['list', 'foo', 'bar'], /list takes no arguments, got "foo" "bar"/],
       [['verify', 'lemma-b4', '--batch', '8'], /--batch does not apply without a batched interpreter/],
+      [['verify', '--all', '--path', '3:1'], /--path does not apply to --all/],
       [['export', shift, '--format', 'json', '--allow-rounding', '--out', out], /--allow-rounding does not apply to --format json/],
       [['help', 'bogus'], /unknown command "bogus"/],
     ];

@@ -91,6 +91,7 @@ export async function verify(argv: string[], out: Out): Promise<number> {
     if (values.all) {
       if (positionals.length > 0 || values.param) throw new UsageError('verify --all takes no construction or parameters: it runs every construction at every setting it declares');
       notApplicable(values, ['batch', 'exhaustive'], 'to --all: it runs each construction unbatched, on samples (sweep one construction with --interpreter fast64, fast32 or gpu)');
+      notApplicable(values, ['path'], 'to --all: a --path replays one fast-check run of one construction (the replay command a failure prints)');
       reports = await verifyAll(options);
     } else {
       if (positionals.length !== 1) throw new UsageError('verify takes one construction (see looped list), or --all');
