@@ -3,6 +3,7 @@
 // here: a flag given twice (it would be last-wins), a parameter given twice, and flags that do not
 // apply to the mode a command runs in (notApplicable).
 import { parseArgs } from 'node:util';
+import { parseBytes, parseCount, setMemoryBudget, setWorkBudget } from '../simulators/budget.ts';
 import { UsageError } from '../simulators/errors.ts';
 import { safeText } from './output.ts';
 
@@ -41,8 +42,19 @@ function joinNegativeValues(argv: string[], options: OptionSpec): string[] {
   return out;
 }
 
+/** Flags every command takes: --help, and the budgets that work is checked against (simulators/budget.ts). */
+const GLOBAL_OPTIONS: OptionSpec = { help: { type: 'boolean', short: 'h' }, 'max-memory': { type: 'string' }, 'max-work': { type: 'string' } };
+
+/** Sets the budgets a command line gives (--max-memory 4G, --max-work 1e12) before the command does any work. */
+function applyBudgets(values: Parsed['values']): void {
+  const memory = stringOption(values['max-memory']);
+  if (memory !== undefined) setMemoryBudget(parseBytes(memory, '--max-memory'));
+  const work = stringOption(values['max-work']);
+  if (work !== undefined) setWorkBudget(parseCount(work, '--max-work'));
+}
+
 export function parse(argv: string[], options: OptionSpec, command: string): Parsed {
-  const spec: OptionSpec = { ...options, help: { type: 'boolean', short: 'h' } };
+  const spec: OptionSpec = { ...options, ...GLOBAL_OPTIONS };
   const parsed = (() => {
     try {
       return parseArgs({ args: joinNegativeValues(argv, spec), options: spec, allowPositionals: true, strict: true, tokens: true });
@@ -57,7 +69,9 @@ export function parse(argv: string[], options: OptionSpec, command: string): Par
     if (seen.has(t.name)) throw new UsageError(`${command}: --${t.name} is given twice; give it once (see looped ${command} --help)`);
     seen.add(t.name);
   }
-  return { positionals: parsed.positionals, values: parsed.values as Parsed['values'] };
+  const values = parsed.values as Parsed['values'];
+  applyBudgets(values);
+  return { positionals: parsed.positionals, values };
 }
 
 /**

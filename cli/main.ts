@@ -18,7 +18,6 @@ import { onActivity } from '../simulators/activity.ts';
 import '../simulators/fast/index.ts';
 import '../gpu/index.ts';
 import { UsageError } from '../simulators/errors.ts';
-import { budgetFlags } from './budget-flags.ts';
 
 const HELP = `looped — build, run and check the constructions of looped-transformer theorems
 
@@ -82,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = known(name);
     if (command === undefined) throw unknown(name);
-    return await command.run(budgetFlags(rest), json);
+    return await command.run(rest, json);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     if (process.env.LOOPED_DEBUG) out.error(err.stack ?? err.message);

@@ -5,9 +5,9 @@
 // "\u001b[2J" cannot clear the user's screen. A failed write is an OutputError (exit 3).
 import { writeFileSync } from 'node:fs';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { CONTROL_CHARACTER } from '../simulators/strict-json.ts';
 
-/** C0 controls, DEL and C1 controls: what a terminal may act on instead of showing. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = new RegExp(CONTROL_CHARACTER.source, 'g');
 
 const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 

@@ -12,9 +12,10 @@
 // Every result names the backend that really ran, read from the kernels' classes: `gpu(webasm)`.
 // A named backend (gpu:webasm) that ends up running elsewhere is an UnsupportedError, not a result.
 // Traces are refused: use the float32 interpreter, which performs the same float32 operations.
-import { preflightRun } from '../simulators/preflight.ts';
 import { InputError, UnsupportedError } from '../simulators/errors.ts';
 import { checkInput } from '../simulators/forward.ts';
+import { preflightBatch } from '../simulators/preflight.ts';
+import { nextTurn } from '../simulators/turns.ts';
 import { type Model, maskRow } from '../simulators/model.ts';
 import type { AttentionSite, Interpreter, Readout, RunOptions, RunResult } from '../simulators/result.ts';
 import {
@@ -388,7 +389,7 @@ export class GpuInterpreter implements AsyncInterpreter {
     const engine = this.engineSync();
     const st = engine.state(model);
     for (const t of inputs) checkInput(model, t);
-    if (inputs.length > 0) preflightRun(model, 'gpu', { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
+    preflightBatch(model, 'gpu', inputs);
     const out = new Array<RunResult>(inputs.length);
     const ran = new Set<string>();
     let fallback: string | null = null;
@@ -422,7 +423,7 @@ export class GpuInterpreter implements AsyncInterpreter {
     const engine = await this.engineAsync();
     const st = engine.state(model);
     for (const t of inputs) checkInput(model, t);
-    if (inputs.length > 0) preflightRun(model, 'gpu', { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
+    preflightBatch(model, 'gpu', inputs);
     const out = new Array<RunResult>(inputs.length);
     const ran = new Set<string>();
     let executor = '';
@@ -434,7 +435,7 @@ export class GpuInterpreter implements AsyncInterpreter {
       const p = c.pipeline!;
       for (let start = 0; start < idx.length; start += Bc) {
         if (signal) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTurn();
           if (signal.aborted) return finishedPrefix(out);
         }
         const part = idx.slice(start, start + Bc);

@@ -14,6 +14,7 @@ import { UsageError } from '../simulators/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
+import { type AbortFlag, turnTimer } from '../simulators/turns.ts';
 import { type CheckReport, type Counterexample, paramFlags, runAndCompare } from './verify.ts';
 
 export interface SweepOptions {
@@ -32,10 +33,6 @@ export interface SweepOptions {
   signal?: AbortFlag;
 }
 
-/** What a sweep looks at between sub-batches (and passes into an interpreter's runBatchAsync). */
-export interface AbortFlag {
-  readonly aborted: boolean;
-}
 
 /** About how long one sub-batch should take (ms): sub-batches double or halve to stay near it. */
 export const TARGET_BATCH_MS = 300;
@@ -69,7 +66,6 @@ export const MAX_EXHAUSTIVE = 1e8;
  */
 type AsyncBatch = { runBatchAsync(model: Model, inputs: readonly (readonly number[])[], options?: { signal?: AbortFlag }): Promise<RunResult[]> };
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function hasAsyncBatch(it: Interpreter): it is Interpreter & AsyncBatch {
   return typeof (it as Partial<AsyncBatch>).runBatchAsync === 'function';
@@ -131,11 +127,10 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
   // Sub-batch size: a power of two (so the gpu interpreter's compiled shapes are shared), at most
   // `batch`, doubled or halved after each sub-batch to take about TARGET_BATCH_MS.
   let size = 1;
-  let lastTurn = performance.now();
+  const turns = turnTimer(50);
   batches: while (inputs.length > 0) {
     for (let at = 0; at < inputs.length; ) {
-      await nextTurn();
-      lastTurn = performance.now();
+      await turns.now();
       if (aborted()) break batches;
       const part = inputs.slice(at, at + size);
       const started = performance.now();
@@ -152,10 +147,7 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
         const got = built.decode(r);
         if (built.equal(got, expected[j])) continue;
         // A wrong answer is re-run on the exact interpreter, which can be slow: let Ctrl-C in first.
-        if (performance.now() - lastTurn > 50) {
-          await nextTurn();
-          lastTurn = performance.now();
-        }
+        await turns.due();
         if (aborted()) {
           done += j;
           break batches;
@@ -208,13 +200,10 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
 async function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I, O>, found: { input: I; message: string }, seed: number, signal?: AbortFlag): Promise<Counterexample> {
   const check = built.checks[0];
   const it = interpreterByName(check.interpreter);
-  let lastTurn = performance.now();
+  const turns = turnTimer(50);
   const out = await fc.check(
     fc.asyncProperty(built.arbitrary(), async (input) => {
-      if (performance.now() - lastTurn > 50) {
-        await nextTurn();
-        lastTurn = performance.now();
-      }
+      await turns.due();
       if (signal?.aborted) return;
       runAndCompare(built, it, check.model, input, check.interpreter);
     }),

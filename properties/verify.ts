@@ -8,6 +8,7 @@ import { type CotResult, decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes, withLoops } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
+import { turnTimer } from '../simulators/turns.ts';
 
 export interface Counterexample {
   input: string;
@@ -70,8 +71,6 @@ export const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
 
 class Stopped extends Error {}
 
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Runs one property (a function of an input that throws on failure) as a seeded fast-check
  * search. It is async only to yield to the event loop now and then, so Ctrl-C and progress output
@@ -93,15 +92,12 @@ async function search<I>(
   let minAttention = Infinity;
   let minLogit = Infinity;
   let done = 0;
-  let lastTurn = 0;
+  const turns = turnTimer(50);
   const t0 = performance.now();
   const prop = fc.asyncProperty(built.arbitrary(), async (input) => {
     // A turn of the event loop at least every 50 ms (a sample can take a second under exact), so
     // Ctrl-C and progress get through between samples.
-    if (performance.now() - lastTurn > 50) {
-      await yieldToEventLoop();
-      lastTurn = performance.now();
-    }
+    await turns.due();
     if (o.signal?.aborted) throw new Stopped();
     const r = body(input);
     if (r) {
@@ -111,6 +107,7 @@ async function search<I>(
     done++;
     if (o.onProgress && done <= samples) o.onProgress(label, done, samples);
   });
+  await turns.now(); // a Ctrl-C that came before this check starts is seen at its first sample
   const out = await fc.check(prop, { numRuns: samples, seed, path: o.path, endOnFailure: false });
   let counterexample: Counterexample | null = null;
   const stopped = out.failed && out.errorInstance instanceof Stopped;

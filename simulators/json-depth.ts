@@ -5,9 +5,10 @@
 // nests more than a few levels, so a generous bound costs nothing and turns that into an error
 // that names the field.
 import { InputError } from './errors.ts';
+import { MAX_JSON_NESTING } from './strict-json.ts';
 
-/** The deepest nesting of [ and { accepted in an input (inputs here nest at most 3 deep). */
-export const MAX_JSON_DEPTH = 64;
+/** The deepest nesting of [ and { accepted in an input (inputs here nest at most 3 deep): the model files' bound. */
+export const MAX_JSON_DEPTH = MAX_JSON_NESTING;
 
 /**
  * Throws an InputError naming `what` when the text nests arrays or objects deeper than `max`.

@@ -13,6 +13,7 @@
 import { formatBytes, memoryBudget, requireMemory, requireWork } from './budget.ts';
 import { ModelError } from './errors.ts';
 import { type Model, checkMask, validateModel } from './model.ts';
+import { PER_LAYER, PER_POSITION_LAYER } from './preflight.ts';
 import { parseRational } from './rational.ts';
 import { controlCharacter } from './strict-json.ts';
 
@@ -42,11 +43,12 @@ export interface DeclaredSizes {
 
 // Bytes of one direction's label (the string and its places in the label arrays), and of one
 // matrix or head object beyond its numbers; work of one loop and one layer beyond multiply-adds
-// (mask evaluation, the residual copy; the run-time preflight uses the same figure per layer).
+// (mask evaluation, the residual copy): the run-time preflight's figures, so a stage of empty
+// layers still counts.
 const LABEL_BYTES = 64;
 const OBJECT_BYTES = 256;
-const PER_LOOP_OPS = 1000;
-const PER_LAYER_OPS = 2000;
+const PER_LOOP_OPS = PER_POSITION_LAYER;
+const PER_LAYER_OPS = PER_LAYER;
 
 const n = (x: number) => x.toLocaleString('en-US');
 

@@ -1,6 +1,7 @@
 // The model: embeddings, stages of looped blocks, heads and MLPs, and the readout — exactly the
 // residual network of the paper's Section 5 (no layer norm, no 1/√d scaling, causal softmax or
 // average-hard attention, ReLU MLPs, per-loop masks of Def. B.3/B.4).
+import { CONTROL_CHARACTER } from './strict-json.ts';
 import { type EvalFunction, type MathNode, isConstantNode, isFunctionNode, isSymbolNode, parse as parseExpression, typeOf } from 'mathjs';
 import { InputError, ModelError } from './errors.ts';
 import { LabeledMatrix, LabeledVector } from './matrix.ts';
@@ -331,7 +332,7 @@ function compileMask(mask: Mask, where: string): EvalFunction {
   };
   if (typeof expr !== 'string') bad('is not a string');
   if (expr.length > MAX_MASK_LENGTH) bad(`is ${expr.length} characters long, over the limit of ${MAX_MASK_LENGTH}`);
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(expr)) bad('holds a control character');
+  if (CONTROL_CHARACTER.test(expr)) bad('holds a control character');
   let depth = 0;
   for (const c of expr) {
     if (c === '(' || c === '[' || c === '{') depth++;

@@ -27,8 +27,8 @@ export function interpreterFamily(name: string): InterpreterFamily {
 const OP_WEIGHT: Record<InterpreterFamily, number> = { exact: 2, fixed: 3, float: 1, fast: 0.15, gpu: 0.05 };
 // What one layer costs beyond its multiply-adds, per position and per application (allocation,
 // the residual copy, masks): small models are dominated by it (measured on thm-5.4 and lemma-b4).
-const PER_POSITION_LAYER = 1000;
-const PER_LAYER = 2000;
+export const PER_POSITION_LAYER = 1000;
+export const PER_LAYER = 2000;
 const VALUE_BYTES: Record<InterpreterFamily, number> = { exact: 80, fixed: 80, float: 16, fast: 8, gpu: 4 };
 
 const nonzeroCache = new WeakMap<LabeledMatrix, number>();
@@ -133,4 +133,12 @@ export function preflightRun(model: Model, interpreter: string, shape: RunShape,
   return e;
 }
 const checked = new WeakMap<Model, Map<string, RunEstimate>>();
+
+/** preflightRun for a batch: its longest input, counted in a loop (a spread of 10^5 lengths overflows the stack). */
+export function preflightBatch(model: Model, interpreter: string, inputs: readonly (readonly number[])[]): void {
+  if (inputs.length === 0) return;
+  let positions = 0;
+  for (const t of inputs) positions = Math.max(positions, t.length);
+  preflightRun(model, interpreter, { positions, batch: inputs.length });
+}
 

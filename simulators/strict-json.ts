@@ -30,7 +30,8 @@ export interface StrictJsonOptions {
 
 export const MAX_JSON_NESTING = 64;
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** C0 controls, DEL and C1 controls: what a terminal may act on instead of showing. */
+export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** The path of a field: `stages[0].layers[1].heads[0].junk`, or `a["odd key"]` where the key is not a name. */
@@ -42,7 +43,7 @@ export function fieldPath(parent: string, key: string | number): string {
 
 /** The first control character of a string as "U+001B", or undefined when it has none. */
 export function controlCharacter(s: string): string | undefined {
-  const m = CONTROL.exec(s);
+  const m = CONTROL_CHARACTER.exec(s);
   return m ? `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : undefined;
 }
 
@@ -172,7 +173,7 @@ export function parseStrictJson(text: string, fail: (message: string) => never, 
       value = frame.value;
     } else if (c === '"') {
       value = readString();
-      if (refuseControl && CONTROL.test(value)) checkText(value, () => pathOf(slot()), 'holds');
+      if (refuseControl && CONTROL_CHARACTER.test(value)) checkText(value, () => pathOf(slot()), 'holds');
     } else if (c === 't' && text.startsWith('true', pos)) {
       pos += 4;
       value = true;

@@ -3,6 +3,7 @@
 // p + 1 loops) and the direct log-depth routes (Theorem B.12 and Corollary 5.3) — with the depth,
 // loops, width and parameters each one needs. The paper's point, made concrete: p CoT steps or
 // p + 1 loops against ⌈log2 p⌉ + 2 for the direct construction.
+import { nextTurn } from '../../simulators/turns.ts';
 import { type Built, type Construction, resolveParams } from '../../proofs/construction.ts';
 import { sampleCotPHop } from '../../proofs/cot-tasks/p-hop.ts';
 import { constructionById } from '../../proofs/registry.ts';
@@ -76,7 +77,7 @@ export async function compare(argv: string[], out: Out): Promise<number> {
     let firstWrong: string | null = null;
     for (let k = 0; k < inputs.length; k++) {
       out.progress(`${base.route}: input ${k + 1}/${inputs.length}`);
-      if (k % 4 === 0) await new Promise<void>((r) => setImmediate(r));
+      if (k % 4 === 0) await nextTurn();
       const why = check(inputs[k]);
       if (why !== null) {
         wrong++;

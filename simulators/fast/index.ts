@@ -26,12 +26,13 @@ import { type Model, ensureValid, maskRow } from '../model.ts';
 import type { Interpreter, RunOptions, RunResult } from '../result.ts';
 import { type Plan, type Precision, compilePlan } from './compile.ts';
 import type { MaskFn } from './forward.ts';
-import { type AbortFlag, runParallel, runParallelAsync } from './parallel.ts';
-import { preflightRun } from '../preflight.ts';
+import { runParallel, runParallelAsync } from './parallel.ts';
+import type { AbortFlag } from '../turns.ts';
+import { preflightBatch } from '../preflight.ts';
 
 export { type Plan, type Precision, compilePlan } from './compile.ts';
 export { backend, runPlan, setBackend } from './forward.ts';
-export { type AbortFlag, PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
+export { PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
 
 const NAMES: Record<Precision, string> = { f64: 'fast64', f32: 'fast32' };
 
@@ -52,12 +53,17 @@ function maskFn(model: Model): MaskFn {
 
 /** Validates the model and the inputs, compiles (or fetches) the plan and runs the whole batch. */
 export function runFast(precision: Precision, model: Model, inputs: readonly (readonly number[])[]): RunResult[] {
+  const plan = prepare(precision, model, inputs);
+  return plan === null ? [] : runParallel(plan, inputs, maskFn(model), NAMES[precision]);
+}
+
+/** What both entry points check before running: the model, the inputs and the budget; null for no inputs. */
+function prepare(precision: Precision, model: Model, inputs: readonly (readonly number[])[]): Plan | null {
   ensureValid(model);
   for (const tokens of inputs) checkInput(model, tokens);
-  if (inputs.length === 0) return [];
-  preflightRun(model, NAMES[precision], { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
-  const plan: Plan = compilePlan(precision, model);
-  return runParallel(plan, inputs, maskFn(model), NAMES[precision]);
+  if (inputs.length === 0) return null;
+  preflightBatch(model, NAMES[precision], inputs);
+  return compilePlan(precision, model);
 }
 
 /**
@@ -66,12 +72,8 @@ export function runFast(precision: Precision, model: Model, inputs: readonly (re
  * is set it stops and returns the results of a prefix of the inputs (possibly empty).
  */
 export async function runFastAsync(precision: Precision, model: Model, inputs: readonly (readonly number[])[], options: { signal?: AbortFlag } = {}): Promise<RunResult[]> {
-  ensureValid(model);
-  for (const tokens of inputs) checkInput(model, tokens);
-  if (inputs.length === 0) return [];
-  preflightRun(model, NAMES[precision], { positions: Math.max(...inputs.map((t) => t.length)), batch: inputs.length });
-  const plan: Plan = compilePlan(precision, model);
-  return runParallelAsync(plan, inputs, maskFn(model), NAMES[precision], options.signal);
+  const plan = prepare(precision, model, inputs);
+  return plan === null ? [] : runParallelAsync(plan, inputs, maskFn(model), NAMES[precision], options.signal);
 }
 
 /** A fast interpreter: the synchronous contract, plus runBatchAsync for callers that must stay responsive. */

@@ -21,6 +21,7 @@ import type { Plan } from './compile.ts';
 import { type MaskFn, type RawChunk, assemble, backend, chunks, computeChunk, CHUNK_ROWS } from './forward.ts';
 import type { Job, Reply } from './worker.ts';
 import type { RunResult } from '../result.ts';
+import { type AbortFlag, nextTurn } from '../turns.ts';
 
 /** Below this many multiply-adds (about 10 ms on one core) a batch runs on the calling thread alone. */
 export const PARALLEL_MIN_WORK = 5e7;
@@ -219,12 +220,6 @@ export function runParallel(plan: Plan, inputs: readonly (readonly number[])[], 
   return out.flat();
 }
 
-/** Something a long run looks at between chunks: once `aborted` is true it stops. */
-export interface AbortFlag {
-  readonly aborted: boolean;
-}
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls for a worker's reply without blocking: the reply; null if the worker died first; 'stopped' if the signal came first. */
