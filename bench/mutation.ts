@@ -17,9 +17,12 @@ const PARTS: Record<string, { mutate: string[]; tests: string[] }> = {
   fast: { mutate: ['simulators/fast/**/*.ts'], tests: ['fast.test.ts'] },
   gadgets: { mutate: ['proofs/gadgets/**/*.ts', 'proofs/codes.ts'], tests: ['gadgets.test.ts', 'gadgets-b6-b11.test.ts'] },
   'thm-5-1': { mutate: ['proofs/thm-5-1-group-composition.ts'], tests: ['thm-5-1.test.ts'] },
-  'p-hop': { mutate: ['proofs/p-hop/**/*.ts'], tests: ['p-hop.test.ts'] },
-  'thm-5-2': { mutate: ['proofs/thm-5-2-loop-one-layer.ts', 'proofs/thm-5-2/**/*.ts'], tests: ['thm-5-2.test.ts'] },
-  'thm-5-4': { mutate: ['proofs/thm-5-4-cot-loops.ts', 'proofs/thm-5-4/**/*.ts'], tests: ['thm-5-4.test.ts', 'thm-5-4b.test.ts', 'mutants.test.ts'] },
+  'p-hop': { mutate: ['proofs/p-hop/**/*.ts'], tests: ['p-hop.test.ts', 'p-hop-softmax.test.ts'] },
+  'thm-5-2': { mutate: ['proofs/thm-5-2-loop-one-layer.ts', 'proofs/thm-5-2/**/*.ts'], tests: ['thm-5-2.test.ts', 'thm-5-2-fixed.test.ts'] },
+  'thm-5-4': { mutate: ['proofs/thm-5-4-cot-loops.ts', 'proofs/thm-5-4/**/*.ts'], tests: ['thm-5-4.test.ts', 'thm-5-4b.test.ts', 'thm-5-4-softmax.test.ts', 'thm-5-4-errata.test.ts', 'mutants.test.ts'] },
+  'n-ary-addition': { mutate: ['proofs/n-ary-addition.ts'], tests: ['n-ary-addition.test.ts'] },
+  compositions: { mutate: ['proofs/compositions/**/*.ts'], tests: ['compose.test.ts'] },
+  contract: { mutate: ['proofs/contract.ts', 'proofs/param-readers.ts', 'simulators/regular-file.ts', 'simulators/extrema.ts'], tests: ['construction-file.test.ts', 'table-files.test.ts', 'extrema.test.ts', 'thm-5-1.test.ts'] },
   'cot-tasks': { mutate: ['proofs/cot-tasks/**/*.ts'], tests: ['cot-automaton.test.ts', 'cot-p-hop.test.ts', 'cot-circuit.test.ts', 'verify-all.test.ts'] },
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `looped` command. The project is TypeScript run through tsx's loader, so there is no build
-// step between a change and the command that checks it.
-import { writeSync } from 'node:fs';
+// The `looped` command. In the repository it runs the TypeScript sources through tsx's loader, so
+// there is no build step between a change and the command that checks it; an installed package
+// runs its compiled dist/.
+import { existsSync, writeSync } from 'node:fs';
 
 // Ctrl-C from the first moment, before tsx and the command load (cli/interrupt.ts): every one is
 // recorded; verify claims them and reports what it checked (exit 130), even for one that came
@@ -28,8 +29,13 @@ const onSigint = () => {
 };
 process.on('SIGINT', onSigint);
 
-const { register } = await import('tsx/esm/api');
-register();
+// From the repository: the TypeScript sources through tsx. From an installed package (npm pack):
+// the compiled dist/, which is all the tarball holds.
+const fromSource = existsSync(new URL('../cli/main.ts', import.meta.url));
+if (fromSource) {
+  const { register } = await import('tsx/esm/api');
+  register();
+}
 // `looped verify … | head`: the reader went away, which is not an error of ours. Any other failed
 // write (`> /dev/full`: ENOSPC) is one line on stderr, where it can still be written, and exit 3
 // (cli/output.ts EXIT_OUTPUT): never a stack, never 1, which means "counterexample found".
@@ -44,8 +50,9 @@ for (const [stream, name] of [[process.stdout, 'stdout'], [process.stderr, 'stde
     process.exit(3);
   });
 }
-const { main } = await import('../cli/main.ts');
-const { reportsInterrupt } = await import('../cli/interrupt.ts');
+const cli = fromSource ? '../cli/' : '../dist/cli/';
+const { main } = await import(`${cli}main.${fromSource ? 'ts' : 'js'}`);
+const { reportsInterrupt } = await import(`${cli}interrupt.${fromSource ? 'ts' : 'js'}`);
 reports = reportsInterrupt(process.argv[2]);
 started = true;
 if (!reports) {

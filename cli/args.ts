@@ -4,7 +4,7 @@
 // apply to the mode a command runs in (notApplicable).
 import { parseArgs } from 'node:util';
 import { parseBytes, parseCount, setMemoryBudget, setWorkBudget } from '../simulators/budget.ts';
-import { UsageError } from '../simulators/errors.ts';
+import { UsageError } from '../common/errors.ts';
 import { safeText } from './output.ts';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;

@@ -10,6 +10,7 @@ import { explainCommand, explainHelp } from './commands/explain.ts';
 import { exportCommand, exportHelp } from './commands/export.ts';
 import { counterexample, counterexampleHelp } from './commands/counterexample.ts';
 import { list, listHelp } from './commands/list.ts';
+import { newCommand, newHelp } from './commands/new.ts';
 import { run, runHelp } from './commands/run.ts';
 import { verify, verifyHelp } from './commands/verify.ts';
 import { EXIT_OUTPUT, OutputError, makeOut, printHelp, progressAge, safeJson, safeText } from './output.ts';
@@ -17,7 +18,8 @@ import { onActivity } from '../simulators/activity.ts';
 // Batched interpreters register themselves on import: fast64/fast32 and gpu[:backend].
 import '../simulators/fast/index.ts';
 import '../gpu/index.ts';
-import { UsageError } from '../simulators/errors.ts';
+import { UsageError } from '../common/errors.ts';
+import { FILE_COMMANDS, preloadConstructionFiles } from './construction-file.ts';
 
 const HELP = `looped — build, run and check the constructions of looped-transformer theorems
 
@@ -35,6 +37,7 @@ Commands:
                   Theorem 5.4: compile a decoder into m loops that compute its m-step chain of thought
   compare         one task several ways (p-hop: CoT, CoT compiled into loops, direct log depth), all verified
   counterexample  search for the smallest failing input under a weakened claim (fewer loops, bits, scale)
+  new             write NAME.ts, a small construction that verifies out of the box (docs/writing-a-construction.md)
 
 Run looped <command> --help for its options and an example.
 
@@ -56,6 +59,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   compare: { help: compareHelp, run: (a, j) => compare(a, makeOut(j)) },
   export: { help: exportHelp, run: (a, j) => exportCommand(a, makeOut(j)) },
   explain: { help: explainHelp, run: (a, j) => explainCommand(a, makeOut(j)) },
+  new: { help: newHelp, run: (a, j) => newCommand(a, makeOut(j)) },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -81,6 +85,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const command = known(name);
     if (command === undefined) throw unknown(name);
+    // A construction module in place of an id (looped verify ./mine.ts) is loaded first, so the
+    // commands look it up like a catalogue id.
+    if (FILE_COMMANDS.has(name)) await preloadConstructionFiles(rest);
     return await command.run(rest, json);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

@@ -1,14 +1,12 @@
 // Reading a model file and a raw token input for `looped run --model` and friends. A model file is
 // either looped/1 JSON (looped build, looped export --format json) or safetensors (looped export
 // --format safetensors); the content decides, not the file name.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { formatBytes } from '../simulators/budget.ts';
-import { InputError, ModelError, ResourceError, UsageError } from '../simulators/errors.ts';
-import { modelFileLimit, modelFileLimitText } from '../simulators/model-limits.ts';
+import { InputError, ModelError } from '../common/errors.ts';
+import { readRegularFile } from '../simulators/regular-file.ts';
 import type { Model } from '../simulators/model.ts';
 import { loadModel } from '../simulators/model-file.ts';
 import { loadSafetensors, looksLikeSafetensors } from '../simulators/safetensors.ts';
-import { assertJsonDepth } from '../simulators/json-depth.ts';
+import { assertJsonDepth } from '../common/json-depth.ts';
 import { safeText } from './output.ts';
 
 export type ModelFileFormat = 'json' | 'safetensors';
@@ -38,52 +36,12 @@ export function loadModelBytes(bytes: Uint8Array, path = ''): Model {
   return loadModel(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 }
 
-export function readModelFile(path: string): Model {
-  return loadModelBytes(readBounded(path), path);
-}
-
 /**
- * The bytes of a model file, read up to modelFileLimit() (1/8 of the memory budget, raised with
- * --max-memory). Only a regular file is read: it is opened non-blocking and checked with fstat
- * before any read, so a FIFO is refused instead of waiting for a writer, and /dev/zero instead
- * of being read forever; a file that grows past the limit while it is read stops at the limit.
+ * A model file, read up to modelFileLimit() (1/8 of the memory budget, raised with --max-memory);
+ * only a regular file is read (simulators/regular-file.ts), so a FIFO or /dev/zero is refused.
  */
-function readBounded(path: string): Uint8Array {
-  const limit = modelFileLimit();
-  const cannot = (e: unknown) => new UsageError(`cannot read model file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  } catch (e) {
-    throw cannot(e);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a file';
-      throw new UsageError(`model file ${path} is ${kind}, not a regular file`);
-    }
-    const over = (size: string) => new ResourceError(`model file ${path} is ${size}, over ${modelFileLimitText()}`);
-    if (st.size > limit) throw over(formatBytes(st.size));
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size - total, 0) + 65536, limit + 1 - total));
-      let n: number;
-      try {
-        n = readSync(fd, chunk, 0, chunk.length, null);
-      } catch (e) {
-        throw cannot(e);
-      }
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      total += n;
-      if (total > limit) throw over(`more than ${formatBytes(limit)} (it grew while it was read)`);
-    }
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
-  } finally {
-    closeSync(fd);
-  }
+export function readModelFile(path: string): Model {
+  return loadModelBytes(readRegularFile(path, `model file ${path}`), path);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import gpujsDefault from 'gpu.js';
-import { UnsupportedError, UsageError } from '../simulators/errors.ts';
+import { UnsupportedError, UsageError } from '../common/errors.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -12,7 +12,7 @@
 // Every result names the backend that really ran, read from the kernels' classes: `gpu(webasm)`.
 // A named backend (gpu:webasm) that ends up running elsewhere is an UnsupportedError, not a result.
 // Traces are refused: use the float32 interpreter, which performs the same float32 operations.
-import { InputError, UnsupportedError } from '../simulators/errors.ts';
+import { InputError, UnsupportedError } from '../common/errors.ts';
 import { checkInput } from '../simulators/forward.ts';
 import { preflightBatch } from '../simulators/preflight.ts';
 import { nextTurn } from '../simulators/turns.ts';
@@ -31,6 +31,7 @@ import {
 } from './backend.ts';
 import { type Kernel, MARGIN_FIELDS, NONE, type ShapeKernels, applyResidual, cellsPerSequence, createShapeKernels } from './kernels.ts';
 import { type ModelPack, packModel } from './pack.ts';
+import { minOf } from '../simulators/extrema.ts';
 
 export interface GpuOptions {
   /** A backend by name; absent: the first available (WebGPU first for async runs). */
@@ -291,7 +292,7 @@ function assemble(
       answer: last.token,
       tie: last.token === null,
       readouts,
-      margins: { attention, attentionSite: site, attentionTies: ties, logit: Math.min(...readouts.map((r) => r.margin)) },
+      margins: { attention, attentionSite: site, attentionTies: ties, logit: minOf(readouts.map((r) => r.margin)) },
     };
   });
 }

@@ -9,13 +9,14 @@
 // wherever float32's margins exceed 1e-3 · (1 + max |logit|) and the tie counts agree.
 import { writeFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from '../properties/random-model.ts';
+import { type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from '../simulators/random-model.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { space } from '../simulators/space.ts';
 import { type BackendName, BACKEND_ORDER, probeAll } from './backend.ts';
 import { GpuInterpreter } from './interpreter.ts';
+import { maxOf } from '../simulators/extrema.ts';
 
 /** Random models of every kind the interpreter handles, each with a batch of inputs of mixed lengths. */
 export function agreementCases(): fc.Arbitrary<{ spec: RandomModelSpec; inputs: number[][] }> {
@@ -42,7 +43,7 @@ export function bitDifference(want: RunResult, got: RunResult): string | null {
 
 /** The webgpu criterion: null when answers agree or float32's margins are too small to decide. */
 export function answerDifference(want: RunResult, got: RunResult): { compared: boolean; diff: string | null } {
-  const tol = 1e-3 * (1 + Math.max(...want.readouts.flatMap((r) => r.logits.map(Math.abs))));
+  const tol = 1e-3 * (1 + maxOf(want.readouts.flatMap((r) => r.logits.map(Math.abs))));
   const a = want.margins.attention;
   if (!(want.margins.logit > tol && (a === 0 || a > tol) && want.margins.attentionTies === got.margins.attentionTies)) return { compared: false, diff: null };
   for (let j = 0; j < want.readouts.length; j++) {

@@ -12,7 +12,7 @@
 // so it tells apart at most 2^s integers: positions 0..n−1 need s ≥ bitsFor(n).
 import type { Selector } from '../simulators/space.ts';
 import type { Model } from '../simulators/model.ts';
-import { ModelError } from '../simulators/errors.ts';
+import { ModelError } from '../common/errors.ts';
 
 /** The least s ≥ 1 with 2^s ≥ count: bits of a code for 0..count−1 (count ≥ 1). bitsFor(16) = 4, bitsFor(17) = 5. */
 export function bitsFor(count: number): number {

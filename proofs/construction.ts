@@ -3,7 +3,7 @@
 // (input encoding, answer decoding, the reference algorithm, random inputs).
 import type { Arbitrary } from 'fast-check';
 import { evaluate } from 'mathjs';
-import { UsageError } from '../simulators/errors.ts';
+import { UsageError } from '../common/errors.ts';
 import type { CotResult } from '../simulators/cot.ts';
 import type { Model, ModelSizes } from '../simulators/model.ts';
 import type { RunResult } from '../simulators/result.ts';
@@ -102,6 +102,13 @@ export interface Built<I, O> {
   exhaustive?: WordSpace;
   /** The interpreter settings to verify under; the first is the reference one (exact). */
   checks: Check[];
+  /**
+   * Interpreter families ('fixed', 'float', 'exact') the construction declares no check for at
+   * these parameters because the theorem says nothing there, and why (Theorem 5.2 on a source
+   * whose own F_s run is 0/0). `verify --interpreter` of such a family refuses with the reason
+   * instead of running a model the theorem makes no claim about.
+   */
+  unchecked?: Partial<Record<InterpreterFamily, string>>;
   lockstep?: Lockstep<I>;
   /** Whether extra loops leave a converged answer unchanged, and why (tested where true). */
   extraLoopsStable?: { holds: boolean; why: string };
@@ -133,9 +140,16 @@ export interface CotRoute<I> {
   precondition?(cot: CotResult): { ok: boolean; why: string };
 }
 
+export type InterpreterFamily = 'fixed' | 'exact' | 'float';
+
+/** fixed:<s> → 'fixed', exact → 'exact', every float interpreter (float64/32, fast, gpu) → 'float'. */
+export function interpreterFamily(name: string): InterpreterFamily {
+  return name.startsWith('fixed') ? 'fixed' : name === 'exact' ? 'exact' : 'float';
+}
+
 /** The model a run under `interpreter` uses: the construction's own check for it, else one of the same family, else the first. */
 export function modelFor(built: Built<unknown, unknown>, interpreter: string): Model {
-  const family = (name: string) => (name.startsWith('fixed') ? 'fixed' : name === 'exact' ? 'exact' : 'float');
+  const family = interpreterFamily;
   const pick = (pred: (k: Check) => boolean) => built.checks.find(pred)?.model;
   return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
 }
@@ -149,10 +163,23 @@ export function modelFor(built: Built<unknown, unknown>, interpreter: string): M
 export interface VerifySetting {
   params: Record<string, string>;
   fails?: string;
+  /**
+   * Marks a setting at the size the paper itself uses (its Table 1: S5 words of n = 64, p-hop at
+   * n = 256 with p = 16 and 32), and says where the size comes from. `looped verify --all` runs
+   * these too (that is `npm run verify`); `--small` leaves them out (the tests use it).
+   */
+  paper?: string;
+  /** The most samples a check of this setting draws, where a paper-size run is slow (exact arithmetic). */
+  samples?: number;
 }
 
 export interface Construction<I = unknown, O = unknown> {
   id: string;
+  /**
+   * Where a construction loaded from a user's file came from, as the command line named it
+   * (`./mine.ts`): replay commands name it instead of the id, which no catalogue knows.
+   */
+  source?: string;
   title: string;
   /** "Lemma B.4", "Theorem 5.1". */
   theorem: string;
@@ -235,4 +262,9 @@ export function compareSizes(c: Construction, built: { scope: Record<string, num
     const b = key === 'bits' ? built.bits ?? null : sizes[key];
     return { key, formula, claimed, built: b };
   });
+}
+
+/** How a command line names the construction: its file where it came from one, else its id. */
+export function commandName(c: Pick<Construction, 'id' | 'source'>): string {
+  return c.source ?? c.id;
 }

@@ -1,7 +1,8 @@
 // The catalogue of constructions that the CLI and the tests read. A construction module exports
 // its Construction; adding it to the list below is what registers it (the order is the order
-// `looped list` prints). Construction modules never import this file, so there are no cycles.
-import { UsageError } from '../simulators/errors.ts';
+// `looped list` prints). Construction modules never import this file; examples/subleq.ts imports the
+// public entry point, which re-exports this file, and calls nothing of it at load, so that cycle is harmless.
+import { UsageError } from '../common/errors.ts';
 import { automatonTask } from './cot-tasks/automaton.ts';
 import { circuitTask } from './cot-tasks/circuit.ts';
 import { pHopCotTask } from './cot-tasks/p-hop.ts';
@@ -18,9 +19,12 @@ import { lemmaB4 } from './gadgets/lemma-b4.ts';
 import { lemmaB9Shift } from './gadgets/shift.ts';
 import { pHopDirect } from './p-hop/direct.ts';
 import { pHopLooped } from './p-hop/looped.ts';
+import { cor53Compiled } from './compositions/cor-5-3-compiled.ts';
 import { groupComposition } from './thm-5-1-group-composition.ts';
+import { naryAddition } from './n-ary-addition.ts';
 import { loopOneLayer } from './thm-5-2-loop-one-layer.ts';
 import { cotLoops } from './thm-5-4-cot-loops.ts';
+import { subleq } from '../examples/subleq.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
@@ -32,13 +36,16 @@ const constructions: Construction[] = [
   lemmaB10Increment as Construction,
   lemmaB11Comparator as Construction,
   groupComposition as Construction,
+  naryAddition as Construction,
   pHopDirect as Construction,
   pHopLooped as Construction,
   loopOneLayer as Construction,
+  cor53Compiled as Construction,
   cotLoops as Construction,
   cotTaskConstruction(automatonTask) as Construction,
   cotTaskConstruction(pHopCotTask) as Construction,
   cotTaskConstruction(circuitTask) as Construction,
+  subleq as Construction,
 ];
 
 /**
@@ -64,7 +71,21 @@ export function allConstructions(): readonly Construction[] {
   return catalogue;
 }
 
+/**
+ * Constructions loaded from users' files for this process (`looped verify ./mine.ts`), by the
+ * argument that named them; constructionById finds them under it. Not listed by allConstructions.
+ */
+const loaded = new Map<string, Construction>();
+
+export function registerConstruction(key: string, c: Construction): Construction {
+  const b = budgeted(c);
+  loaded.set(key, b);
+  return b;
+}
+
 export function constructionById(id: string): Construction {
+  const fromFile = loaded.get(id);
+  if (fromFile !== undefined) return fromFile;
   const c = catalogue.find((x) => x.id === id);
   if (c === undefined) {
     throw new UsageError(`unknown construction "${id}"; known: ${constructions.map((x) => x.id).join(', ') || '(none yet)'}`);

@@ -67,18 +67,20 @@
 // the source (its bitwise complement when that exists). Both fail; tests/thm-5-1.test.ts finds
 // shrunk counterexamples with properties/counterexample.ts.
 import fc from 'fast-check';
-import { InputError, UsageError } from '../simulators/errors.ts';
+import { InputError, UsageError } from '../common/errors.ts';
 import { addStage, createLayer, createMlp, createModel, type Model, withAttention } from '../simulators/model.ts';
-import { parseRational, type Rational } from '../simulators/rational.ts';
+import type { Rational } from '../simulators/rational.ts';
+import { loopsParam, loopsParamSpec, scaleParam, scaleParamSpec } from './param-readers.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { space } from '../simulators/space.ts';
 import { algorithm2RoundCount, algorithm2Rounds, compose, groupSequenceArbitrary, sourceIndices } from '../tasks/group-composition.ts';
 import { BYTES_PER_NONZERO } from '../simulators/preflight.ts';
 import { type FiniteGroup, elementCodeBits, formatElement, parseElement, parseGroupName } from '../tasks/groups.ts';
+import { readTableText } from '../simulators/regular-file.ts';
 import { bitsFor, decodeSbin, embedPositionCodes, sbin } from './codes.ts';
 import type { Built, Check, Construction, ParamSpec, Params } from './construction.ts';
 import { addOneHotHead } from './gadgets/lemma-b4.ts';
-import { assertJsonDepth } from '../simulators/json-depth.ts';
+import { assertJsonDepth } from '../common/json-depth.ts';
 
 const ID = 'group-composition';
 
@@ -298,20 +300,8 @@ export const PARAMS: ParamSpec[] = [
     kind: 'text',
     forms: VARIANTS.join(', '),
   },
-  {
-    name: 'loops',
-    describe: 'loops of the block; auto = ⌈log2 n⌉, the claim. A number overrides it (fewer loops is how a counterexample is replayed)',
-    default: 'auto',
-    kind: 'text',
-    forms: 'auto, or a whole number 0..64',
-  },
-  {
-    name: 'scale',
-    describe: 'softmax scale β of the float64 check (scores β·⟨q, k⟩); a smaller β is how a counterexample is replayed',
-    default: DEFAULT_FLOAT_SCALE,
-    kind: 'text',
-    forms: 'a positive number: 1, 0.05, 3/64',
-  },
+  loopsParamSpec('⌈log2 n⌉'),
+  scaleParamSpec(DEFAULT_FLOAT_SCALE),
 ];
 
 /** Reads the parameters (numbers or CLI text); every error names the parameter and what it allows. */
@@ -319,7 +309,7 @@ export function readParams(params: Params): Required<GroupCompositionSpec> {
   const groupText = String(params.group ?? 'S3');
   let G: FiniteGroup;
   try {
-    G = parseGroupName(groupText);
+    G = parseGroupName(groupText, readTableText);
   } catch (e) {
     throw new UsageError(`parameter group of ${ID}: ${(e as Error).message}`);
   }
@@ -332,23 +322,8 @@ export function readParams(params: Params): Required<GroupCompositionSpec> {
   if (!(VARIANTS as readonly string[]).includes(variant)) {
     throw new UsageError(`parameter variant of ${ID} must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
   }
-  const rawLoops = params.loops ?? 'auto';
-  let loops = algorithm2RoundCount(n);
-  if (rawLoops !== 'auto') {
-    const v = typeof rawLoops === 'number' ? rawLoops : Number(rawLoops);
-    if (!Number.isSafeInteger(v) || v < 0 || v > 64 || (typeof rawLoops === 'string' && !/^\s*\d+\s*$/.test(rawLoops))) {
-      throw new UsageError(`parameter loops of ${ID} must be auto or a whole number in 0..64, got "${String(rawLoops)}"`);
-    }
-    loops = v;
-  }
-  const rawScale = String(params.scale ?? DEFAULT_FLOAT_SCALE);
-  let floatScale: Rational;
-  try {
-    floatScale = parseRational(rawScale);
-  } catch {
-    throw new UsageError(`parameter scale of ${ID} must be a positive number (1, 0.05, 3/64), got "${rawScale}"`);
-  }
-  if (floatScale.s < 0n || floatScale.n === 0n) throw new UsageError(`parameter scale of ${ID} must be positive, got "${rawScale}"`);
+  const loops = loopsParam(ID, params, algorithm2RoundCount(n));
+  const floatScale = scaleParam(ID, params, DEFAULT_FLOAT_SCALE);
   return { G, n, variant: variant as Variant, loops, floatScale };
 }
 
@@ -517,6 +492,7 @@ export const groupComposition: Construction<GroupWord, GroupAnswer> = {
   verifyAt: [
     { params: {} },
     { params: { group: 'Z5', n: '5' } },
+    { params: { group: 'S5', n: '64' }, paper: 'Theorem 5.1 on the S5 word problem (the smallest non-solvable group) at n = 64', samples: 20 },
     { params: { variant: 'erratum-1' }, fails: 'erratum 1: both heads read max(2i − n − 1, 0), so g_i ← g_a ∘ g_a' },
     { params: { variant: 'erratum-2' }, fails: 'erratum 2: negative queries make the matching position the least score' },
   ],

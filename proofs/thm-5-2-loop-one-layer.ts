@@ -16,24 +16,32 @@
 //
 // ONE LAYER, looped L times; in loop t (l = t):
 //   ATTENTION: one head per (distinct layer k, source head h), with h's W_Q, W_K, W_V, W_O, kind,
-//     scale and causality, and two more query/key coordinates, the gate:
-//         key extras    (1[j = 0], 1[j = 0])
-//         query extras  (B(L+1)·(inactive_k + 1[i = 0]),  −B·l)
-//     (the head's qk subspace "gate"), so for a query at i ≥ 1 the score of the key at position 0
-//     (whose source part is 0: x_0 = 0) is
-//         B(L+1)·inactive_k − B·l  (times the head's scale),
-//     which is ≥ B when layer k does not run (inactive_k = 1, l ≤ L) and ≤ −B when it does; every
-//     other key keeps its source score, and B exceeds every source score. An inactive head
-//     therefore puts all its weight on position 0, whose value is 0 — it adds nothing; an active
-//     head never looks at position 0 — it computes exactly the source head (hard attention's tied
-//     best keys are the same set; softmax's weight on position 0 underflows to 0, see B below).
-//     This is the notes' fix for erratum 3, "query extras (+B·[inactive], −B·[active]) against key
-//     extras (1[i=0], 1[i=0])", with one change forced by the state: it has no constant direction,
-//     so −B·[active] = −B·(1 − inactive_k) is not a linear map of it. The depth counter stands in
-//     for the constant: l ≥ 1 in every loop, so −B·l ≤ −B, and weighting the inactive coordinate by
-//     B(L+1) instead of B keeps the inactive score B(L+1) − B·l ≥ B. The + B(L+1)·1[i = 0] term
-//     sends the # position's own query to itself (it matters for non-causal heads only), so x_0
-//     stays 0 for good.
+//     scale and causality, and two more query/key coordinates, the gate (the head's qk subspace
+//     "gate"). With w = inactive_k + 1[i = 0] and A = B(2L+1):
+//         key extras    (1[j = 0],  l_j)
+//         query extras  (A·w − B·l,  −B·w)
+//     so for a query at i ≥ 1 (times the head's scale):
+//         layer k runs   (w = 0): position 0 scores −B·l ≤ −B; every other key its source score;
+//         layer k idle   (w = 1): position 0 scores A − 2B·l ≥ B; every other key its source
+//                                 score − B·l ≤ M − B < 0.
+//     B exceeds every source score M. An idle head therefore puts all its weight on position 0,
+//     whose value is 0 — it adds nothing; a running head never looks at position 0 — it computes
+//     exactly the source head (hard attention's tied best keys are the same set; softmax's weight
+//     on position 0 rounds to 0, see B below). The # position's own query (w ≥ 1, l_j = l) scores
+//     itself ≥ B and every other key ≤ −B·l, so x_0 stays 0 for good (non-causal heads).
+//     This is the notes' fix for erratum 3 — "query extras (+B·[inactive], −B·[active]) against key
+//     extras (1[i=0], 1[i=0])" — with two changes:
+//       (1) the state has no constant direction, so −B·[active] = −B·(1 − inactive_k) is not a
+//           linear map of it. The depth counter stands in for the constant: l ≥ 1 in every loop,
+//           so −B·l ≤ −B, and weighting the inactive coordinate by more than B·l keeps the idle
+//           score ≥ B;
+//       (2) the second key extra is l_j, not 1[j=0]: the −B·w term pushes an idle head's OTHER keys
+//           down as well as position 0 up. The notes' extras move position 0 only; that makes the
+//           idle head one-hot under hard attention and float64 (which subtracts the max score) but
+//           not in the paper's F_s, where softmax has no max subtraction and exp saturates at B_s:
+//           erratum 9 below. gate 'position-0' (options.gate) builds the notes' layout,
+//               key (1[j=0], 1[j=0]),  query (B(L+1)·w, −B·l),
+//           position 0 scoring B(L+1)·inactive_k − B·l at i ≥ 1.
 //   MLP: all R source MLPs side by side (unit groups L0, L1, …, with the source weights), each
 //     unit's pre-activation shifted by −C·(inactive_k + 1[i = 0]); C is above every pre-activation
 //     any unit can see, so only layer r(l)'s units fire, and none at position 0. Then
@@ -63,12 +71,53 @@
 //   C  = the least power of two ≥ 1 + (1 + 2^−20)·(largest pre-activation of any unit of any
 //        distinct layer at any depth, and any b_in),
 //   B  = the least power of two ≥ 1 + (1 + 2^−20)·(M + g/|β|) over heads, M the largest |source
-//        score| ⟨W_Q x, W_K y⟩, β the head's scale, g = 1 for hard heads and g = `softmaxGap`
-//        (default 800) for softmax heads, so that under float64 a softmax weight on the wrong
-//        side of position 0 is below e^{−800}, which underflows to exactly 0;
-//   D  = the least power of two ≥ 1 + (1 + 2^−20)·(largest |source logit| + softmaxGap).
+//        score| ⟨W_Q x, W_K y⟩, β the head's scale, g = 1 for hard heads and g = `softmaxGap` for
+//        softmax heads: 800 by default, so that under float64 a softmax weight on the wrong side of
+//        position 0 is below e^{−800}, which underflows to exactly 0; 27 with options.fixedPoint,
+//        since e^{−27} < 2^{−27} rounds to 0 in F_s for every s ≤ 26 (fixed:s goes no further);
+//   D  = the least power of two ≥ 1 + (1 + 2^−20)·(largest |source logit| + softmaxGap), or
+//        without the gap under fixedPoint (F_s compares logits: # need only lose).
 // Powers of two are exact in every number system. C and B can be given instead (options.C,
 // options.B); a value below the derived one is reported as a warning, not corrected.
+//
+// PRECISION (F_s, the paper's fixed point; `bits`, the claim sFs). The paper states no precision
+// for Theorem 5.2, so the claim is a per-source number the compiler derives (fixedPointBits): the
+// fewest s at which the argument above holds in F_s with the gates as built. In F_s every value
+// saturates at B_s = 2^s − 2^{−s} — weights too: A, B, C, D above B_s are stored as B_s. What
+// saturating does, case by case (push gate; l ≤ L in every loop that attends):
+//   · a running head's position 0 (−B·l, or −B_s) stays below its source scores if B_s > |β|·M;
+//   · an idle head's position 0 scores sat(A) − 2B·l. Once A saturates that is B_s − 2B·l, which
+//     must beat the other keys' score − B·l — B_s > B·L + M (hard) — and, for softmax, keep
+//     exp ≠ 0 or the weights are 0/0 — 2^s ≥ 2B·L (then the other keys' exp(≤ −27) are 0 and
+//     position 0 gets weight e/e = 1 exactly, whatever e is, saturated or not);
+//   · a scale |β| > 1 multiplies after the dot product: both the idle head's position 0 and its
+//     pushed keys can saturate at −B_s and tie unless β·(B_s − 2B·L) > −B_s;
+//   · the # position's own query scores itself B_s − 2B·l or more, its other keys −B·l·w;
+//   · the hats: −2·relu(l − j) reaches −2(L − 1), and a saturated middle unit leaves the mask
+//     wrong (found by the property test: 6 − 7.875 + 4 at fixed:3), so B_s ≥ 3L + 2 with R ≥ 2;
+//   · an idle layer's queries, keys, scores and pre-activations are partial sums the source never
+//     forms: if one saturates (found by the property test: an idle unit's 81 stored as 63.98 at
+//     fixed:6 lets the −C gate leave it at +1/64), the gates no longer bound it, so B_s must hold
+//     every such partial sum, Σ|x|·|W| over the boxes (bounds.maxPartial);
+//   · C, the counter and D: an idle unit's pre-activation saturating at −B_s stays ≤ 0,
+//     and the # logit saturating at −B_s still loses to every source logit (> −B_s); the source's
+//     own values must fit (B_s above its activations, logits, scores), and L + 1.
+// sFs is the least s meeting all of these (fixedPointBits). The registered construction compiles
+// a second model with fixedPoint for its fixed:sFs check (when sFs ≤ 26, and for softmax sources
+// only when the source is inside the F_s premise on every input, fixedPointPremise: (i) no 0/0 —
+// a query whose every score is below −(s+1)·ln 2 is 0/0 in the source too; the issue's fixed:20
+// failure on [0] is the source's own; (ii) its F_s activations stay inside the bounds the gates
+// come from — F_s softmax is not a convex combination once exp and its sum saturate at B_s
+// (several keys get weight 1), so the interval bounds, and every gate built on them, stop holding.
+// Hard attention is a convex combination in F_s too, so hard sources are always inside).
+// A fixed:s run is compared with the source run in the same fixed:s, bitwise.
+// tests/thm-5-2-fixed.test.ts: random sources hold at sFs; at sFs − 1 the registered hard and
+// softmax sources fail with shrunk counterexamples (the condition is tight there). Measured on the
+// default hard source (B = 2^15, L = 4): sFs = 18 (B·L + M = 2^17 + 19584), every input wrong at 17.
+// The float64-derived model needs more (its D carries the 800 gap); the issue's quarter of
+// inputs wrong at fixed:12–20 compared fixed:s runs with the EXACT source — at fixed:20 and up
+// the compiled and the fixed:s source agree, and the remaining differences (8/50 at fixed:20 and
+// 26 on the default) are the source's own F_s rounding, not the compilation.
 //
 // SIZES: width d + R + 2 (as claimed); heads Σ_k H_k ≤ R·H (as claimed); head size d_ATTN + 2
 // (the fix's two gate coordinates — the claim says d_ATTN); MLP width Σ_k d_FF(k) + (#layers with
@@ -77,27 +126,51 @@
 // accounting).
 //
 // ERRATA (variant):
-//   erratum-3  the attention extras that "do not send inactive heads to position 0" (the notes),
-//              built as the gate with its signs swapped, +B·[active] and −B·[inactive]: query
-//              extras (−B(L+1)·(inactive_k + 1[i=0]), +B·l). Inactive heads then attend as the
-//              source head would, adding a layer that is not running, and active heads attend to
-//              position 0 and add nothing.
+//   erratum-3  what is printed: our source material (../shared/paper-notes.md, erratum 3) does not
+//              reproduce the paper's formula for the attention extras; it says only that the
+//              extras "as printed, do not send inactive heads to position 0", and gives the fix
+//              (query extras (+B·[inactive], −B·[active]) against key extras (1[i=0], 1[i=0])).
+//              So this variant is a RECONSTRUCTION, not the print: the notes' fix with both signs
+//              swapped, +B·[active] and −B·[inactive] — query extras (−B(L+1)·(inactive_k + 1[i=0]),
+//              +B·l) on the notes' key extras (1[j=0], 1[j=0]) (the 'position-0' layout). Chosen
+//              because it is the smallest change to the fix that has exactly the defect the notes
+//              name (inactive heads not sent to position 0) while keeping the printed shape (two
+//              extras, ±B, keyed on position 0); a sign slip is the likeliest way to get it. What
+//              changed from it to the corrected build: the signs (inactive heads +, active −), the
+//              depth counter for the constant (change (1) above) and the pushed second key extra
+//              l_j (change (2), erratum 9). Under it, inactive heads attend as the source head would,
+//              adding a layer that is not running, and active heads attend to position 0 and add
+//              nothing.
 //   erratum-4  the hat with the printed factor 0.5: 0.5·(relu(x+1) − 2relu(x) + relu(x−1)) is 1/2 at
 //              x = 0, so after the first change of layer the mask holds halves: the gates −C/2 and
-//              B(L+1)/2 − B·l no longer switch layers off (or on).
-// tests/thm-5-2.test.ts finds a shrunk counterexample for each next to the corrected build.
+//              A/2 − B·l no longer switch layers off (or on).
+//   erratum-9  (registered variant erratum-9 = options.gate 'position-0') the argument that an
+//              inactive head sends all its weight to position 0 because position 0 scores +B does
+//              not carry over to F_s softmax, which the paper computes without subtracting the
+//              max (Lemmas B.1/B.2): exp(+B) saturates at B_s and every other key j keeps the
+//              weight exp(score_j)/(B_s + …), which is not 0 in F_s (it is ≥ 2^{−s} when
+//              score_j ≥ 0). The idle head then adds part of a layer that is not running. The
+//              corrected build pushes the idle head's other keys down too (key extra l_j), so their
+//              exp rounds to 0 and position 0's weight is e/e = 1. Shrunk counterexample (seed 37
+//              softmax source, registered defaults otherwise): input [0] at fixed:21 (its sFs) —
+//              the position-0 build's logits are (0, 20, ≈16.99) against the source's (0, 18, 4);
+//              tests/thm-5-2-fixed.test.ts sees it fail at every s from sFs to 26. Hard attention and
+//              float64 are unaffected.
+// tests/thm-5-2.test.ts (errata 3, 4) and tests/thm-5-2-fixed.test.ts (erratum 9) find a shrunk
+// counterexample for each next to the corrected build.
 import fc from 'fast-check';
-import { InputError, UnsupportedError, UsageError } from '../simulators/errors.ts';
+import { InputError, NumericError, UnsupportedError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { LabeledMatrix } from '../simulators/matrix.ts';
 import { type AttentionKind, type Head, type Layer, type Model, addStage, createHead, createLayer, createMlp, createModel, modelSizes, validateModel } from '../simulators/model.ts';
 import { type Rational, type Scalar, rationalToNumber, toRational } from '../simulators/rational.ts';
 import type { RunResult } from '../simulators/result.ts';
 import type { Space, SubspaceSpec } from '../simulators/space.ts';
-import { type Built, type Check, type ClaimedSizes, type Construction, type ParamSpec, type Params, type SizeRow, compareSizes } from './construction.ts';
+import { type Built, type Check, type ClaimedSizes, type Construction, type ParamSpec, type Params, type SizeRow, allWords, compareSizes, wordCount } from './construction.ts';
 import { type SourceBounds, safePowerOfTwo, sourceBounds } from './thm-5-2/bounds.ts';
 import { randomSource } from './thm-5-2/random-source.ts';
-import { assertJsonDepth } from '../simulators/json-depth.ts';
+import { assertJsonDepth } from '../common/json-depth.ts';
+import { MAX_BITS } from '../simulators/arithmetic/fixed.ts';
 
 const ID = 'thm-5.2';
 
@@ -110,6 +183,14 @@ export const VARIANT_DESCRIPTIONS: Record<Variant, string> = {
   'erratum-4': 'as printed, erratum 4: the hat carries a factor 0.5, so the layer mask holds halves after a change of layer',
 };
 
+/**
+ * The attention gate's layout (see the module header): 'push' moves an inactive head's scores of
+ * every key j ≥ 1 down as well as position 0's up; 'position-0' moves only position 0's score, as
+ * the notes state the fix — enough for hard attention and float64, not for F_s softmax (erratum 9).
+ */
+export const GATES = ['push', 'position-0'] as const;
+export type Gate = (typeof GATES)[number];
+
 export interface Thm52Options {
   variant?: Variant;
   /** The MLP gate (default: derived from the source's activation bounds). */
@@ -118,8 +199,17 @@ export interface Thm52Options {
   B?: Scalar;
   /** The # logit is −D·(L + 1) (default: derived from the logit bound). */
   D?: Scalar;
-  /** How far (in score units) softmax weights on the wrong side of position 0 are pushed: e^{−gap} (default 800: underflows in float64). */
+  /** How far (in score units) softmax weights on the wrong side of position 0 are pushed: e^{−gap} (default 800: underflows in float64; 27 with fixedPoint). */
   softmaxGap?: number;
+  /**
+   * Derive the gates for the paper's fixed point F_s (s ≤ 26) rather than float64: softmax weights
+   * pushed below e^{−27} < 2^{−27}, which rounds to 0 at every s ≤ 26, and the # logit only below
+   * the source's (F_s compares logits; the float64 gap 800 only serves the # probability's
+   * underflow). Smaller gates need fewer bits (`bits` of the result).
+   */
+  fixedPoint?: boolean;
+  /** The attention gate: 'push' (default; holds in F_s), or 'position-0', the notes' gate as stated (erratum 9 in F_s). */
+  gate?: Gate;
   /** The token added at position 0 (default "#"); an error if the source vocabulary has it. */
   startToken?: string;
   name?: string;
@@ -162,6 +252,17 @@ export interface Thm52Compiled {
   model: Model;
   source: Model;
   variant: Variant;
+  /** The attention gate's layout ('position-0' for erratum-3, which is built on the notes' layout). */
+  gate: Gate;
+  /** Whether the gates were derived for F_s (options.fixedPoint). */
+  fixedPoint: boolean;
+  /**
+   * The fewest bits s of F_s at which no value the gates write saturates (every value, at every
+   * position, below B_s = 2^s − 2^{−s}), from the source's bounds — see "PRECISION" in the module
+   * header. A per-source derived number (the paper states no precision for Theorem 5.2); it may
+   * exceed 26, the most fixed:s runs.
+   */
+  bits: number;
   analysis: SourceAnalysis;
   scope: Thm52Scope;
   C: Rational;
@@ -285,7 +386,10 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
   if (source.vocab.labels.includes(start)) {
     throw new UnsupportedError(`Theorem 5.2 puts a new token "${start}" at position 0, but the vocabulary of "${source.name}" already has "${start}" (name another start token)`);
   }
-  const gap = options.softmaxGap ?? 800;
+  const fixedPoint = options.fixedPoint ?? false;
+  const gateKind: Gate = variant === 'erratum-3' ? 'position-0' : (options.gate ?? 'push');
+  if (!(GATES as readonly string[]).includes(gateKind)) throw new UsageError(`Theorem 5.2: gate must be one of ${GATES.join(', ')}, got "${String(gateKind)}"`);
+  const gap = options.softmaxGap ?? (fixedPoint ? FIXED_POINT_GAP : 800);
   if (!(gap > 0) || !Number.isFinite(gap)) throw new UsageError(`Theorem 5.2: softmaxGap must be a positive number, got ${gap}`);
 
   // Gate constants.
@@ -300,7 +404,7 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
         B = Math.max(B, safePowerOfTwo(bounds.maxScore[k][j] + (h.kind === 'softmax' ? gap / beta : 1 / beta)));
       }),
     );
-    derived = { C: safePowerOfTwo(bounds.maxPre), B, D: safePowerOfTwo(bounds.maxLogit + gap), bounds };
+    derived = { C: safePowerOfTwo(bounds.maxPre), B, D: safePowerOfTwo(bounds.maxLogit + (fixedPoint ? 0 : gap)), bounds };
   } catch (e) {
     if (options.C === undefined || options.B === undefined || options.D === undefined) throw e;
   }
@@ -317,6 +421,15 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
   const C = pick(options.C, derived?.C, 'the MLP gate C');
   const B = pick(options.B, derived?.B, 'the attention gate B');
   const D = pick(options.D, derived?.D, 'the # logit factor D');
+
+  // PRECISION: the fewest bits at which nothing the gates write saturates (see the header).
+  const bits = fixedPointBits({
+    L,
+    R,
+    B,
+    bounds: derived?.bounds ?? null,
+    heads: layers.flatMap((l, k) => l.heads.map((h, j) => ({ kind: h.kind, scale: rationalToNumber(h.scale), maxScore: derived?.bounds.maxScore[k][j] ?? 0 }))),
+  });
 
   // Residual: the source's subspaces, then the three of the theorem.
   const inactive = fresh(source.residual, 'inactive');
@@ -365,6 +478,7 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
   const layer = createLayer(`runs source layer r(l) of ${R} distinct layers, selected by the state's layer mask`);
   const sign = variant === 'erratum-3' ? -1 : 1;
   const BL = B.mul(L + 1);
+  const A = B.mul(2 * L + 1);
   a.distinct.forEach(({ layer: src, index: k }) => {
     for (const h of src.heads) layer.heads.push(gatedHead(h, k));
   });
@@ -373,11 +487,13 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
     const qk = h.qk.extend({
       [gate]: {
         size: 2,
-        labels: [`${gate}.inactive`, `${gate}.active`],
+        labels: gateKind === 'push' ? [`${gate}.to#`, `${gate}.push`] : [`${gate}.inactive`, `${gate}.active`],
         describe:
           variant === 'erratum-3'
-            ? 'as printed (erratum 3): query (−B(L+1)·(inactive + 1[i=0]), +B·l) against key (1[j=0], 1[j=0])'
-            : 'query (B(L+1)·(inactive + 1[i=0]), −B·l) against key (1[j=0], 1[j=0]): position 0 scores ≥ B when the layer is off, ≤ −B when on',
+            ? 'as printed (erratum 3, reconstructed): query (−B(L+1)·(inactive + 1[i=0]), +B·l) against key (1[j=0], 1[j=0])'
+            : gateKind === 'push'
+              ? 'query (B(2L+1)·(inactive + 1[i=0]) − B·l, −B·(inactive + 1[i=0])) against key (1[j=0], l): when the layer is off, position 0 scores ≥ B and every other key its score − B·l; when on, position 0 scores −B·l and the others their own'
+              : "query (B(L+1)·(inactive + 1[i=0]), −B·l) against key (1[j=0], 1[j=0]): position 0 scores ≥ B when the layer is off, ≤ −B when on (the notes' gate; erratum 9 in F_s)",
       },
     });
     const name = `L${k}.${h.name}`;
@@ -400,6 +516,17 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
     copyInto(c.W_O, h.W_O);
     // A negative scale flips every score: flip the gate with it, so position 0 is still pushed the intended way.
     const s = sign * (rationalToNumber(h.scale) < 0 ? -1 : 1);
+    if (gateKind === 'push') {
+      // Key (1[j=0], l_j); query (A·w − B·l, −B·w), w = inactive_k + 1[i=0], A = B(2L+1). See the header.
+      c.W_Q.set([inactive, k], [gate, 0], A.mul(s));
+      c.W_Q.set(first, [gate, 0], A.mul(s));
+      c.W_Q.set(lName, [gate, 0], B.mul(-s));
+      c.W_Q.set([inactive, k], [gate, 1], B.mul(-s));
+      c.W_Q.set(first, [gate, 1], B.mul(-s));
+      c.W_K.set(first, [gate, 0], 1);
+      c.W_K.set(lName, [gate, 1], 1);
+      return c;
+    }
     c.W_Q.set([inactive, k], [gate, 0], BL.mul(s));
     c.W_Q.set(first, [gate, 0], BL.mul(s));
     c.W_Q.set(lName, [gate, 1], B.mul(-s));
@@ -474,8 +601,11 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
     model,
     source,
     variant,
+    gate: gateKind,
+    fixedPoint,
+    bits,
     analysis: a,
-    scope: a.scope,
+    scope: Object.assign(a.scope, { sFs: bits }),
     C,
     B,
     D,
@@ -487,6 +617,50 @@ export function compileThm52Info(source: Model, options: Thm52Options = {}): Thm
   };
 }
 
+/** exp(−27) < 2^{−27}: a softmax weight pushed this far below rounds to 0 in F_s at every s ≤ 26. */
+export const FIXED_POINT_GAP = MAX_BITS + 1;
+
+/**
+ * The fewest bits s at which the gate argument holds in F_s (the PRECISION paragraph of the
+ * header derives each condition): with B_s = 2^s − 2^{−s},
+ *   B_s ≥ every source value (activations, logits, scaled scores |β|·M), every partial sum an idle
+ *     layer's head or unit forms (bounds.maxPartial + 1), L + 1 (the counter) and,
+ *     where there are hats (R ≥ 2), 3L + 2 (their partial sums: −2·relu(l − j) must not saturate);
+ *   B_s ≥ B·L + M_h + 1 for each hard head h where some layer is idle in some loop (R ≥ 2: an idle
+ *     head's position 0, B_s − 2B·l once its weight A saturates, must beat its other keys,
+ *     score − B·l), else B_s ≥ B·L + 1 (the # position's own query, for non-causal heads); and
+ *     for a scale |β| > 1, B_s ≥ 2B·L·|β|/(1 + |β|) + 1, so that β·(B_s − 2B·l) stays above −B_s,
+ *     where the pushed keys' scaled scores saturate (else they tie with position 0);
+ *   2^s ≥ 2·B·L where a head is softmax (the # position's own score, B_s − 2B·l once A saturates,
+ *     must not fall to where exp rounds to 0 — so the weight on # is not 0/0).
+ * Everything else may saturate harmlessly (A itself, the gates on the negative side, C, the # logit).
+ */
+export function fixedPointBits(o: { L: number; R: number; B: Rational; heads: { kind: AttentionKind; scale: number; maxScore: number }[]; bounds: SourceBounds | null }): number {
+  const B = rationalToNumber(o.B);
+  const { L } = o;
+  const idle = o.R >= 2;
+  // The hats (R ≥ 2): units up to relu(l − j + 1) ≤ L + 1, the middle one doubled (−2·relu(l − j)),
+  // then ±1 from each of at most L − 1 hats into one mask coordinate: partial sums ≤ 2(L + 1) + L.
+  const hats = idle ? 3 * L + 2 : 0;
+  // The partial sums of idle layers' heads and units (bounds.maxPartial): the source never forms them, so a saturation there is the compiled model's alone.
+  const partial = (o.bounds?.maxPartial ?? 0) + 1;
+  const source = Math.max(o.bounds?.maxActivation ?? 0, o.bounds?.maxLogit ?? 0, L + 1, hats, partial, ...o.heads.map((h) => Math.abs(h.scale) * h.maxScore));
+  const hard = Math.max(
+    0,
+    ...o.heads
+      .filter((h) => h.kind === 'hard')
+      .map((h) => {
+        const beta = Math.abs(h.scale);
+        // After the scale: β·(B_s − 2B·L) must stay above −B_s, where the pushed keys saturate.
+        return Math.max(B * L + (idle ? h.maxScore : 0) + 1, beta > 1 ? (2 * B * L * beta) / (1 + beta) + 1 : 0);
+      }),
+  );
+  const soft = o.heads.some((h) => h.kind === 'softmax') ? 2 * B * L : 0;
+  let s = 1;
+  while (2 ** s - 2 ** -s < Math.max(source, hard) || 2 ** s < soft) s++;
+  return s;
+}
+
 /** Theorem 5.2's compiler: one layer looped L times that simulates `source` on (#, v). */
 export function compileThm52(source: Model, options: Thm52Options = {}): Model {
   return compileThm52Info(source, options).model;
@@ -494,7 +668,7 @@ export function compileThm52(source: Model, options: Thm52Options = {}): Model {
 
 /** Built sizes of a compiled model beside the claimed formulas evaluated in its scope. */
 export function thm52Sizes(c: Thm52Compiled): SizeRow[] {
-  return compareSizes(loopOneLayer as Construction, { scope: c.scope }, modelSizes(c.model));
+  return compareSizes(loopOneLayer as Construction, { scope: c.scope, bits: c.bits }, modelSizes(c.model));
 }
 
 // ---------------------------------------------------------------- running and comparing
@@ -506,6 +680,8 @@ export interface Thm52Output {
   logits: number[][];
   /** Exact logits (rational strings) where the interpreter has them. */
   exact: string[][] | null;
+  /** The interpreter that produced it, where known (a fixed:s run is compared with the source in the same fixed:s). */
+  interpreter?: string;
 }
 
 /** Reads a source run (compiled: false) or a compiled run (compiled: true) as the source's positions and tokens. */
@@ -574,6 +750,13 @@ export function lockstepRows(c: Thm52Compiled, tokens: readonly number[], run: R
 
 // ---------------------------------------------------------------- the registered construction
 
+/**
+ * The registered construction's variants: the compiler's, and erratum-9 — the corrected build with
+ * the notes' position-0 gate (options.gate), kept out of VARIANTS because it is a gate layout, not
+ * a variant of the other errata (compositions built on compileThm52 take VARIANTS as they are).
+ */
+export const REGISTERED_VARIANTS = [...VARIANTS, 'erratum-9'] as const;
+
 const PARAMS: ParamSpec[] = [
   { name: 'layers', describe: 'L: depth of the random source model (layers of its unrolled stages)', default: '4', kind: 'int', min: 0, max: 32 },
   { name: 'distinct', describe: 'R: distinct layers of the source (each runs at least once; ≤ layers)', default: '2', kind: 'int', min: 0, max: 32 },
@@ -586,10 +769,11 @@ const PARAMS: ParamSpec[] = [
   { name: 'attention', describe: 'attention of the source: hard (checked exactly) or softmax (checked in float64)', default: 'hard', kind: 'text', forms: 'hard, softmax' },
   {
     name: 'variant',
-    describe: 'corrected (default), or exactly as printed: erratum-3 (gate signs swapped), erratum-4 (hat with a factor 0.5)',
+    describe:
+      "corrected (default), or as printed: erratum-3 (gate signs swapped, a reconstruction), erratum-4 (hat with a factor 0.5), erratum-9 (the notes' position-0 gate, which F_s softmax does not make one-hot)",
     default: 'corrected',
     kind: 'text',
-    forms: VARIANTS.join(', '),
+    forms: REGISTERED_VARIANTS.join(', '),
   },
 ];
 
@@ -598,7 +782,7 @@ function readParams(params: Params) {
   const attention = String(params.attention ?? 'hard');
   if (attention !== 'hard' && attention !== 'softmax') throw new UsageError(`parameter attention of ${ID} must be hard or softmax, got "${attention}"`);
   const variant = String(params.variant ?? 'corrected');
-  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${ID} must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
+  if (!(REGISTERED_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${ID} must be one of ${REGISTERED_VARIANTS.join(', ')}, got "${variant}"`);
   const layers = num('layers');
   const distinct = num('distinct');
   if (distinct > layers || (distinct === 0 && layers > 0)) {
@@ -616,7 +800,8 @@ function readParams(params: Params) {
       seed: num('seed'),
       attention: attention as AttentionKind,
     },
-    variant: variant as Variant,
+    variant: variant === 'erratum-9' ? ('corrected' as const) : (variant as Variant),
+    gate: variant === 'erratum-9' ? ('position-0' as const) : ('push' as const),
   };
 }
 
@@ -644,9 +829,9 @@ export function parseSourceInput(source: Model, text: string): number[] {
  * overflow, the compiler's advice (give C and B) is for `looped compile thm-5.2`; a user of this
  * construction (verify, run, build) can only lower its parameters, so the advice says that.
  */
-function compileWithDerivedGates(source: Model, variant: Variant, spec: { layers: number; width: number; hidden: number }): Thm52Compiled {
+function compileWithDerivedGates(source: Model, variant: Variant, spec: { layers: number; width: number; hidden: number }, more: Thm52Options = {}): Thm52Compiled {
   try {
-    return compileThm52Info(source, { variant });
+    return compileThm52Info(source, { ...more, variant });
   } catch (e) {
     const m = e instanceof UnsupportedError ? /^(.*) — give the gates C and B explicitly$/.exec(e.message) : null;
     if (m === null) throw e;
@@ -657,9 +842,12 @@ function compileWithDerivedGates(source: Model, variant: Variant, spec: { layers
 }
 
 export function buildThm52(params: Params): Built<number[], Thm52Output> {
-  const { source: spec, variant } = readParams(params);
+  const { source: spec, variant, gate } = readParams(params);
   const source = randomSource(spec);
-  const c = compileWithDerivedGates(source, variant, spec);
+  const c = compileWithDerivedGates(source, variant, spec, { gate });
+  // The F_s check runs a second compilation, its gates derived for F_s (smaller: fewer bits), at
+  // the bits that compilation needs; its reference is the source run in the same F_s.
+  const cf = compileWithDerivedGates(source, variant, spec, { gate, fixedPoint: true });
   const V = source.vocab.dim;
   const refInterpreter = spec.attention === 'hard' ? 'exact' : 'float64';
   const ref = interpreterByName(refInterpreter);
@@ -670,19 +858,45 @@ export function buildThm52(params: Params): Built<number[], Thm52Output> {
           { label: `float64, hard attention: the source's logits within ${TOLERANCE}`, interpreter: 'float64', model: c.model },
         ]
       : [{ label: `float64 softmax: the source's logits within ${TOLERANCE}`, interpreter: 'float64', model: c.model }];
+  const fixedCheck = fixedPointCheck(cf);
+  if (fixedCheck) checks.push(fixedCheck);
+  const tokensOf = new WeakMap<Thm52Output, readonly number[]>();
+  const shownAs = new WeakMap<Thm52Output, Thm52Output>();
   return {
     model: c.model,
-    scope: c.scope,
+    scope: { ...c.scope, sFs: cf.bits },
+    bits: cf.bits,
     encode: (tokens) => withStart(c, tokens),
-    decode: (run) => outputOf(run, V, true),
-    reference: (tokens) => outputOf(ref.run(source, tokens), V, false),
-    equal: sameOutput,
+    decode: (run) => ({ ...outputOf(run, V, true), interpreter: run.interpreter }),
+    reference: (tokens) => {
+      const o = { ...outputOf(ref.run(source, tokens), V, false), interpreter: refInterpreter };
+      tokensOf.set(o, tokens);
+      return o;
+    },
+    // A fixed:s run is compared with the source run in the same fixed:s (Theorem 5.2 in F_s: both
+    // models computed in F_s), every other run with the reference interpreter's source run.
+    equal: (got, want) => {
+      const tokens = tokensOf.get(want);
+      if (got.interpreter === undefined || !got.interpreter.startsWith('fixed:') || got.interpreter === want.interpreter || tokens === undefined) return sameOutput(got, want);
+      let inFs: Thm52Output;
+      try {
+        inFs = { ...outputOf(interpreterByName(got.interpreter).run(source, tokens), V, false), interpreter: got.interpreter };
+      } catch (e) {
+        throw new Error(`the source itself fails in ${got.interpreter} on this input (${e instanceof Error ? e.message : String(e)}), but the compiled model runs`);
+      }
+      shownAs.set(want, inFs);
+      return sameOutput(got, inFs);
+    },
     parseInput: (text) => parseSourceInput(source, text),
-    formatAnswer: (o) => ({ answer: o.answer === null ? null : (c.model.vocab.labels[o.answer] ?? o.answer), logits: o.exact ?? o.logits }),
+    formatAnswer: (out) => {
+      const o = shownAs.get(out) ?? out;
+      return { answer: o.answer === null ? null : (c.model.vocab.labels[o.answer] ?? o.answer), logits: o.exact ?? o.logits, ...(o.interpreter?.startsWith('fixed:') ? { interpreter: o.interpreter } : {}) };
+    },
     formatInput: (tokens) => JSON.stringify(tokens),
     arbitrary: () => fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: source.positions.dim }),
     exhaustive: { symbols: V, minLength: 1, maxLength: source.positions.dim },
     checks,
+    ...(fixedCheck ? {} : { unchecked: { fixed: noFixedCheckReason(cf) } }),
     lockstep: {
       describe: 'after loop t, x at positions 1..n is the source residual after depth t; mask 1_R − e_{r(t+1)}; l = t + 1; x = 0 at #',
       compare: (tokens, run) => lockstepRows(c, tokens, run, run.interpreter === 'exact' ? 'exact' : refInterpreter),
@@ -692,6 +906,84 @@ export function buildThm52(params: Params): Built<number[], Thm52Output> {
       why: 'after loop L the layer mask still selects r(L), so an extra loop runs that layer again; Theorem 5.2 promises the output after exactly L loops',
     },
   };
+}
+
+/** Input spaces up to this many words are run in full to see whether a softmax source runs in F_s. */
+const FIXED_POINT_PREMISE_WORDS = 4096;
+
+/**
+ * The F_s check of a compilation made with fixedPoint: at its `bits`, when that is at most 26
+ * (fixed:s runs no more), and — for softmax sources — only when the source is inside the F_s
+ * premise on every input (fixedPointPremise: no 0/0, activations within the bounds; outside it
+ * the compiled model, computing the same scores, fails with the source or the gates no longer
+ * bound what they gate). Hard attention is a convex combination in F_s too: always inside.
+ * Otherwise null: nothing to check.
+ */
+export function fixedPointCheck(cf: Thm52Compiled): Check | null {
+  if (cf.bits > MAX_BITS) return null;
+  const name = `fixed:${cf.bits}`;
+  const softmax = cf.analysis.distinct.some((x) => x.layer.heads.some((h) => h.kind === 'softmax'));
+  if (softmax && !sourceRunsInFixedPoint(cf, cf.bits)) return null;
+  return {
+    label: `${name} (the bits its gates need, sFs): the source's logits in ${name}, bitwise`,
+    interpreter: name,
+    model: cf.model,
+  };
+}
+
+/** Why fixedPointCheck built no check, in words for `verify --interpreter fixed:<s>`. */
+function noFixedCheckReason(cf: Thm52Compiled): string {
+  if (cf.bits > MAX_BITS) return `the bits its F_s gates need, sFs = ${cf.bits}, are over ${MAX_BITS} (the interval bounds grow with depth and width)`;
+  return `the source is outside Theorem 5.2's premise in F_s (at fixed:${cf.bits} its own softmax is 0/0, or its activations leave the bounds the gates come from, on some input), so the theorem says nothing there; a source inside it: --param attention=softmax --param seed=37`;
+}
+
+/**
+ * Why the source, run in fixed:s on `tokens`, is outside Theorem 5.2's premise in F_s — or null
+ * when it is inside. Two ways out: a softmax that is 0/0 (every score of a query below
+ * −(s+1)·ln 2), and a residual that leaves the boxes the gates were derived from. The boxes
+ * (proofs/thm-5-2/bounds.ts) take a head's output to be a convex combination of its values; F_s
+ * softmax without max subtraction is not one once exp saturates — the sum saturates at B_s too,
+ * so several keys can each get weight 1 — and the activations then grow past every bound (found
+ * by the property test: a source whose F_s logits are 31 times its exact ones). Checked on every
+ * residual the source writes, coordinate by coordinate, with the compiler's padding.
+ */
+export function fixedPointPremise(c: Thm52Compiled, bits: number, tokens: readonly number[]): string | null {
+  let run: RunResult;
+  try {
+    run = interpreterByName(`fixed:${bits}`).run(c.source, tokens, { trace: true });
+  } catch (e) {
+    if (e instanceof NumericError) return e.message;
+    throw e;
+  }
+  const bounds = c.derived?.bounds;
+  if (!bounds) return null;
+  const outside = (v: number, lo: number, hi: number) => v < lo - (1 + 2 ** -20 * Math.abs(lo)) || v > hi + 1 + 2 ** -20 * Math.abs(hi);
+  for (let t = 1; t <= c.scope.L; t++) {
+    const { loop, layer } = c.analysis.at[t - 1];
+    const boxes = [
+      ['hook_resid_mid', bounds.mids[t - 1]],
+      ['hook_resid_post', t < c.scope.L ? bounds.inputs[t] : bounds.final],
+    ] as const;
+    for (const [hook, box] of boxes) {
+      const snap = run.trace!.get(`loop${loop}.blocks.${layer}.${hook}`);
+      for (const row of snap.values) {
+        for (let k = 0; k < row.length; k++) {
+          if (outside(row[k], box.lo[k], box.hi[k])) {
+            return `in fixed:${bits} the source's residual after depth ${t} (${hook}) has ${row[k]} at ${c.source.residual.labels[k]}, outside its bound [${box.lo[k]}, ${box.hi[k]}] (saturated softmax weights sum to more than 1)`;
+          }
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** Whether the source is inside the F_s premise (fixedPointPremise) on every word of its input space; false when that space is too big to run. */
+export function sourceRunsInFixedPoint(c: Thm52Compiled, bits: number): boolean {
+  const space = { symbols: c.source.vocab.dim, minLength: 1, maxLength: c.source.positions.dim };
+  if (wordCount(space) > FIXED_POINT_PREMISE_WORDS) return false;
+  for (const w of allWords(space)) if (fixedPointPremise(c, bits, w) !== null) return false;
+  return true;
 }
 
 export const loopOneLayer: Construction<number[], Thm52Output> = {
@@ -707,16 +999,25 @@ export const loopOneLayer: Construction<number[], Thm52Output> = {
     'run. Here the source is a random model named by its parameters and seed (`looped compile thm-5.2 --source` compiles a ' +
     'model file); the reference is the source itself, run under exact arithmetic (float64 for softmax sources).',
   params: PARAMS,
-  claimed: CLAIMED,
+  // The paper states no precision for Theorem 5.2: sFs is the per-source number the compiler derives (fixedPointBits).
+  claimed: { ...CLAIMED, bits: 'sFs' },
   deviations:
     'Head size: d_ATTN + 2, the two gate coordinates of the (corrected) attention fix, which the claim d_ATTN leaves out. ' +
     'MLP width: Σ d_FF(k) + 1 counter + 3 per change of layer between consecutive depths (at most L − 1 hats), plus one unit ' +
     'per distinct layer with an output bias b_2 ≠ 0, which gates b_2 (side by side, every b_2 would be added in every loop); ' +
     'the claim R·d_FF + O(L) is evaluated as R·d_FF + 3L + 1. The gate −B·[active] is realised as −B·l with the inactive ' +
-    'coordinate weighted B(L+1): the state has no constant direction (erratum 3 and the fix in proofs/thm-5-2-loop-one-layer.ts).',
+    'coordinate weighted B(2L+1): the state has no constant direction; and the second key extra is l_j, not 1[j=0], so an idle ' +
+    "head's other keys are pushed down by B·l (in F_s softmax raising position 0 alone leaks: erratum 9). Bits: the paper states " +
+    'none; sFs is the per-source number the compiler derives for F_s (fixedPointBits in proofs/thm-5-2-loop-one-layer.ts).',
   verifyAt: [
     { params: {} },
     { params: { attention: 'softmax' } },
+    // Seed 37's softmax source is inside the F_s premise on every input (seed 1's is 0/0 on most), so its build has the fixed:s check.
+    { params: { attention: 'softmax', seed: '37' } },
+    {
+      params: { variant: 'erratum-9', attention: 'softmax', seed: '37' },
+      fails: "erratum 9: the notes' gate moves only position 0's score; F_s softmax saturates exp at B_s, so an idle head keeps weight on its other keys",
+    },
     { params: { variant: 'erratum-3' }, fails: 'erratum 3: the attention extras as printed do not send inactive heads to position 0' },
     { params: { variant: 'erratum-4' }, fails: 'erratum 4: the hat function with its factor 0.5 gives a mask of halves' },
   ],

@@ -66,20 +66,53 @@
 // s = ⌊log(n+m)⌋ + 1 — it grows with log(n + m)); this variant needs no code of n + t (the mask
 // is explicit), so 2s + 1, plus 4V of token and scratch directions that the paper's Lemma B.7
 // leaves inside its MLP. MLP width max(source d_FF, V(V − 1), V + 2(d + 2V), V + N).
+//
+// SOFTMAX SOURCES. The source's layers are copied as they are, softmax heads and score scales
+// included; the only head the compiler adds is SHIFT, hard (Lemma B.4 as hard attention), or as
+// softmax (withSoftmaxShift): exactly one-hot in F_s at scale 1 (Lemmas B.1/B.2), in float64 only at
+// a scale (float64ShiftScale: 2λB_s ≥ 746, where e^{−2λB_s} underflows to 0). Then the looped model
+// runs the source's softmax in the decoder's own arithmetic on the same states (lockstep holds bit
+// for bit in float64 and F_s), and the margin precondition is the same: the top-two logit margin
+// ≥ 2^{−s}, measured by the decoder in that arithmetic. Softmax weights enter only through the
+// source's heads into the logits. Exact arithmetic refuses softmax, so the registered construction
+// with attention=softmax takes the decoder's float64 CoT as its reference and float64 as its first
+// check (where lockstep runs, comparing doubles for equality); tests/thm-5-4-softmax.test.ts checks
+// softmax decoders under float64 and fixed:s (properties/thm-5-4.ts thm54SoftmaxProperty). In F_s
+// the source must be representable not only on its CoT but on every state the block gives it: the
+// block runs the source's layers at the #s too, where a source softmax can round every exp(score)
+// to 0 (a NumericError) although the decoder's CoT never does.
+//
+// ERRATA (variant; the registered thm-5.4 only — the cot-… tasks keep masks and no-masks):
+//   erratum-5  the statement's "constantly many" extra dimensions taken at its word: variant (a)
+//              with position codes pos and prev of a CONSTANT size C (parameter codes, auto = 2;
+//              compiler option codeBits), i mod 2^C, independent of n + m. The width is then
+//              d + 2C + 1 + 4V for every n + m, and the construction is exact while n + m ≤ 2^C;
+//              once n + m > 2^C, positions i and i + 2^C share a code: the θ_PE lookup of SHIFT's
+//              MLP adds θ_PE of both, and SHIFT's one-hot head reads both (hard attention averages
+//              them). The proof's 3s with s = ⌊log2(n + m)⌋ + 1 is what it needs.
+//   erratum-6  our notes say only that the bit orders of Lemmas B.10 and B.11 disagree, NOT which
+//              lemma prints which; this build assigns MOST significant bit first to the comparator
+//              (Lemma B.11, comparator.ts bitOrder) and least significant first to the increment
+//              (Lemma B.10), composed as variant (b) composes them (unmasked.ts), on the state's
+//              LSB-first codes: the comparator then computes 1[rev(i) ≥ rev(n + t − 1)] (rev: the
+//              s-bit reversal) and recomputes prompt positions or freezes new ones. The other
+//              assignment (increment MSB-first, option incrementBitOrder) fails too.
+// tests/thm-5-4-errata.test.ts finds a shrunk counterexample for each beside the corrected build
+// (which is right on the same input); their verifyAt settings are marked `fails`.
 import fc from 'fast-check';
-import { InputError, UnsupportedError, UsageError } from '../simulators/errors.ts';
+import { InputError, NumericError, UnsupportedError, UsageError } from '../common/errors.ts';
 import { decodeCot, type CotResult } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes, paddedInput } from '../simulators/model.ts';
-import { type Rational, parseRational, toRational } from '../simulators/rational.ts';
+import { type Rational, type Scalar, parseRational, rationalToNumber, toRational } from '../simulators/rational.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { bitsFor, sbin } from './codes.ts';
 import { type Built, type ClaimedSizes, type Construction, type ParamSpec, type Params, type SizeRow, compareSizes } from './construction.ts';
 import { intParam } from './gadgets/lemma-b4.ts';
-import { type Thm54Compiled, type Thm54Options, type Thm54Variant, THM54_VARIANTS, addDecodeLayers, addReadoutLayer, addShiftLayer, finishThm54, sourceParts, startThm54 } from './thm-5-4/compiler.ts';
+import { type Thm54Compiled, type Thm54Options, type Thm54Variant, THM54_VARIANTS, positionBits, addDecodeLayers, addReadoutLayer, addShiftLayer, finishThm54, sourceParts, startThm54 } from './thm-5-4/compiler.ts';
 import { randomDecoder } from './thm-5-4/random-decoder.ts';
-import { compileThm54Unmasked } from './thm-5-4/unmasked.ts';
-import { assertJsonDepth } from '../simulators/json-depth.ts';
+import { type Thm54UnmaskedOptions, compileThm54Unmasked } from './thm-5-4/unmasked.ts';
+import { assertJsonDepth } from '../common/json-depth.ts';
 
 export { type Thm54Compiled, type Thm54Names, type Thm54Options, type Thm54Scope, type Thm54Variant, THM54_VARIANTS, analyseDecoder, positionBits } from './thm-5-4/compiler.ts';
 export { GATE_BITS, type Thm54UnmaskedOptions, compileThm54Unmasked } from './thm-5-4/unmasked.ts';
@@ -134,11 +167,14 @@ export function compileThm54(source: Model, options: Thm54Options): Thm54Compile
 }
 
 /** Either variant: (a) with loop masks (compileThm54), (b) without (compileThm54Unmasked). */
-export function compileThm54Variant(source: Model, options: Thm54Options & { variant?: Thm54Variant; gateBits?: number }): Thm54Compiled {
+export function compileThm54Variant(source: Model, options: Thm54UnmaskedOptions & { variant?: Thm54Variant }): Thm54Compiled {
   const variant = options.variant ?? 'masks';
   if (!THM54_VARIANTS.includes(variant)) throw new UsageError(`Theorem 5.4: the variant must be one of ${THM54_VARIANTS.join(', ')}, got "${String(variant)}"`);
   if (variant === 'masks') {
     if (options.gateBits !== undefined) throw new UsageError('Theorem 5.4: gateBits is for variant no-masks (variant masks has no gate)');
+    if (options.comparatorBitOrder !== undefined || options.incrementBitOrder !== undefined) {
+      throw new UsageError('Theorem 5.4: comparatorBitOrder and incrementBitOrder (erratum 6) are for variant no-masks (variant masks has no comparator or counter)');
+    }
     return compileThm54(source, options);
   }
   return compileThm54Unmasked(source, options);
@@ -214,13 +250,16 @@ export function lockstepRows(c: Thm54Compiled, prompt: readonly number[], run: R
   const rows: Thm54LockstepRow[] = [];
   for (let t = 1; t <= c.m; t++) {
     const snap = run.trace.afterLoop(t);
-    if (!snap.exact) throw new Error(`lockstep compares exact states; interpreter ${run.interpreter} has none`);
     const expected = [...prompt, ...cot.slice(0, t)];
     const got = expected.map((tok, i) => {
       const want = stateAfterLoop(c, tok, i, t);
-      const have = snap.exact![i].map((x) => parseRational(x));
-      if (have.every((x, k) => x.equals(want[k]))) return tok;
-      return null;
+      // exact and fixed:s traces carry exact values; a float trace only doubles. The states prescribed
+      // are small dyadic rationals (integer weights, ±1 codes), exact in a double, so a float state is
+      // compared for EQUALITY too: the float64 looped model must land on them bit for bit.
+      const same = snap.exact
+        ? snap.exact[i].map((x) => parseRational(x)).every((x, k) => x.equals(want[k]))
+        : snap.values[i].every((x, k) => x === rationalToNumber(want[k]));
+      return same ? tok : null;
     });
     rows.push({ loop: t, expected, got, ok: got.every((x, i) => x === expected[i]) });
   }
@@ -228,18 +267,34 @@ export function lockstepRows(c: Thm54Compiled, prompt: readonly number[], run: R
 }
 
 /**
- * The same model with the SHIFT head as softmax (scale 1), every source head unchanged: Lemma B.4
- * makes its weights exactly one-hot in F_s (fixed:s), so under fixed:s this model computes what
- * the hard-attention one does. Weights are shared.
+ * The same model with the SHIFT head as softmax (score scale `scale`, default 1), every source head
+ * unchanged: Lemma B.4 makes its weights exactly one-hot in F_s (fixed:s) at scale 1 — the winning
+ * score is 0 and every other ≤ −2B_s, and exp(−B_s) rounds to 0 (Lemma B.1) — so under fixed:s
+ * this model computes what the hard-attention one does. In float64 scale 1 is NOT one-hot (the
+ * losers keep weight e^{−2B_s} > 0); float64ShiftScale(s) is a scale at which it is. Weights are shared.
  */
-export function withSoftmaxShift(model: Model): Model {
+export function withSoftmaxShift(model: Model, scale: Scalar = 1): Model {
+  const k = toRational(scale);
   return {
     ...model,
     stages: model.stages.map((st) => ({
       ...st,
-      layers: st.layers.map((l) => (l.heads.some((h) => h.name === 'shift') ? { ...l, heads: l.heads.map((h) => (h.name === 'shift' ? { ...h, kind: 'softmax' as const } : h)) } : l)),
+      layers: st.layers.map((l) => (l.heads.some((h) => h.name === 'shift') ? { ...l, heads: l.heads.map((h) => (h.name === 'shift' ? { ...h, kind: 'softmax' as const, scale: k } : h)) } : l)),
     })),
   };
+}
+
+/**
+ * The least power of two λ at which the SHIFT head, as softmax, is EXACTLY one-hot in float64:
+ * the float64 softmax subtracts the top score (0 here), and every other score is ≤ −2λB_s; exp of
+ * anything below −745.2 underflows to 0 in a double (the least subnormal is 2^−1074 ≈ e^−744.4), so
+ * 2λB_s ≥ 746 makes every losing weight 0 and the winner's 1/1. (The codes' bits s set B_s = 2^s − 2^−s.)
+ */
+export function float64ShiftScale(s: number): number {
+  const B = 2 ** s - 2 ** -s;
+  let lambda = 1;
+  while (2 * lambda * B < 746) lambda *= 2;
+  return lambda;
 }
 
 /** Sizes built beside the claim. */
@@ -258,6 +313,25 @@ export const THM54_VARIANT_PARAM: ParamSpec = {
   forms: THM54_VARIANTS.join(', '),
 };
 
+/**
+ * The variants of the registered thm-5.4 only: (a), (b), and the two erratum builds, which must
+ * fail (see ERRATA in the header). The cot-… tasks keep THM54_VARIANT_PARAM (masks, no-masks).
+ */
+export const THM54_REGISTERED_VARIANTS = [...THM54_VARIANTS, 'erratum-5', 'erratum-6'] as const;
+export type Thm54RegisteredVariant = (typeof THM54_REGISTERED_VARIANTS)[number];
+
+/** The constant code size of variant erratum-5 when `codes` is auto: 2 bits, codes for 4 positions. */
+export const ERRATUM5_CODE_BITS = 2;
+
+const REGISTERED_VARIANT_PARAM: ParamSpec = {
+  ...THM54_VARIANT_PARAM,
+  describe:
+    `${THM54_VARIANT_PARAM.describe}; erratum-5: variant (a) with position codes of a constant size (parameter codes), as the statement's ` +
+    '"constantly many" extra dimensions — fails once n + m > 2^codes; erratum-6: variant (b) with the comparator (Lemma B.11) reading the codes ' +
+    'most significant bit first and the increment (Lemma B.10) least significant first — fails',
+  forms: THM54_REGISTERED_VARIANTS.join(', '),
+};
+
 /** The `variant` parameter read and checked, the error naming the construction. */
 export function variantParam(id: string, params: Params): Thm54Variant {
   const variant = String(params.variant ?? 'masks');
@@ -274,7 +348,21 @@ const PARAMS: ParamSpec[] = [
   { name: 'n', describe: 'prompt length', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'm', describe: 'CoT steps = loops', default: '3', kind: 'int', min: 1, max: 32 },
   { name: 'seed', describe: 'seed of the random source decoder', default: '1', kind: 'int', min: 0, max: 2 ** 31 - 1 },
-  THM54_VARIANT_PARAM,
+  {
+    name: 'attention',
+    describe: 'the random decoder\'s heads: hard (checked exact, then fixed:s) or softmax (scales 1, 2, 1/2; checked in float64, bit for bit, then fixed:s)',
+    default: 'hard',
+    kind: 'text',
+    forms: 'hard, softmax',
+  },
+  REGISTERED_VARIANT_PARAM,
+  {
+    name: 'codes',
+    describe: `variant erratum-5 only: the constant number of bits of the position codes (auto = ${ERRATUM5_CODE_BITS}); the codes tell apart 2^codes positions`,
+    default: 'auto',
+    kind: 'text',
+    forms: 'auto, or a whole number 1..8 (at most the bits s)',
+  },
   {
     name: 'bits',
     describe:
@@ -298,6 +386,21 @@ function bitsParam(params: Params, n: number, m: number): number | undefined {
   return v;
 }
 
+/** Compiler options of a registered variant; `codes` is checked here (erratum-5 only). */
+function registeredVariantOptions(variant: Thm54RegisteredVariant, params: Params, s: number): Omit<Thm54UnmaskedOptions, 'n' | 'm'> & { variant: Thm54Variant } {
+  const codes = String(params.codes ?? 'auto').trim();
+  if (codes !== 'auto' && variant !== 'erratum-5') throw new UsageError(`parameter codes of ${ID} is for variant erratum-5 (the other variants' codes have the proof's s bits), got codes=${codes} with variant=${variant}`);
+  if (variant === 'erratum-5') {
+    const k = codes === 'auto' ? Math.min(ERRATUM5_CODE_BITS, s) : Number(codes);
+    if (!/^\d+$/.test(codes === 'auto' ? '1' : codes) || k < 1 || k > 8 || k > s) {
+      throw new UsageError(`parameter codes of ${ID} must be auto or a whole number in 1..${Math.min(8, s)} (at most the bits s = ${s}), got "${codes}"`);
+    }
+    return { variant: 'masks', codeBits: k };
+  }
+  if (variant === 'erratum-6') return { variant: 'no-masks', comparatorBitOrder: 'msb-first', incrementBitOrder: 'lsb-first' };
+  return { variant };
+}
+
 /**
  * Prompts sampled once (seed 0) to check that the decoder meets the margin condition on some
  * prompt at all, and the fallback a draw lands on when its own neighbourhood has none.
@@ -317,6 +420,11 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
   };
   const n = num('n');
   const m = num('m');
+  const attention = String(params.attention ?? 'hard');
+  if (attention !== 'hard' && attention !== 'softmax') throw new UsageError(`parameter attention of ${ID} must be hard or softmax, got "${attention}"`);
+  // Softmax sources: exact arithmetic refuses softmax, so the reference is the decoder's float64 CoT
+  // and the first check (where lockstep runs) is float64 — bit-exact, see SOFTMAX SOURCES above.
+  const refName = attention === 'hard' ? 'exact' : 'float64';
   const source = randomDecoder({
     layers: num('layers'),
     distinct: num('layers'),
@@ -326,12 +434,18 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     vocab: num('vocab'),
     maxLen: n + m - 1,
     seed: num('seed'),
-    attention: 'hard',
+    attention,
   });
-  const c = compileThm54Variant(source, { n, m, s: bitsParam(params, n, m), variant: variantParam(ID, params) });
+  const registered = String(params.variant ?? 'masks');
+  if (!(THM54_REGISTERED_VARIANTS as readonly string[]).includes(registered)) {
+    throw new UsageError(`parameter variant of ${ID} must be one of ${THM54_REGISTERED_VARIANTS.join(', ')}, got "${registered}"`);
+  }
+  const s = bitsParam(params, n, m);
+  const c = compileThm54Variant(source, { n, m, s, ...registeredVariantOptions(registered as Thm54RegisteredVariant, params, s ?? positionBits(n, m)) });
   const V = source.vocab.dim;
-  const exact = interpreterByName('exact');
-  // A prompt is checked when the decoder's exact CoT meets the margin precondition AND the decoder
+  const ref = interpreterByName(refName);
+  const softShift = withSoftmaxShift(c.model);
+  // A prompt is checked when the decoder's exact (softmax sources: float64) CoT meets the margin precondition AND the decoder
   // run in F_s (the paper's arithmetic, at the s the fixed:s check uses) emits the same CoT without a
   // tie: the theorem says the looped model in F_s is the decoder in F_s, and the reference here is the
   // exact CoT, so the fixed:s check is meaningful only where the two decoders agree (a random decoder's
@@ -341,13 +455,25 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     const key = prompt.join(',');
     let v = memo.get(key);
     if (v === undefined) {
-      const cot = cotOf(c, prompt);
-      const inFs = cotOf(c, prompt, `fixed:${c.s}`);
-      v = cotPrecondition(c, cot).ok && inFs.tieAt === null && inFs.generated.join(',') === cot.generated.join(',');
+      const cot = cotOf(c, prompt, refName);
+      v = cotPrecondition(c, cot).ok && fsAgrees(prompt, cot.generated);
       memo.set(key, v);
     }
     return v;
   };
+  // The decoder in F_s emits the same CoT with no tie — and, for softmax sources, neither it nor the
+  // looped model (which runs the source at the #s too) rounds every exp(score) of a head to 0.
+  function fsAgrees(prompt: number[], cot: number[]): boolean {
+    try {
+      const inFs = cotOf(c, prompt, `fixed:${c.s}`);
+      if (inFs.tieAt !== null || inFs.generated.join(',') !== cot.join(',')) return false;
+      if (attention === 'softmax') interpreterByName(`fixed:${c.s}`).run(softShift, withPads(c, prompt));
+      return true;
+    } catch (e) {
+      if (e instanceof NumericError) return false;
+      throw e;
+    }
+  }
   let good: number[][] | null = null;
   const goodPrompts = (): number[][] => {
     if (good === null) {
@@ -362,7 +488,7 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     }
     if (good.length === 0) {
       throw new UnsupportedError(
-        `${ID}: the random decoder of seed ${num('seed')} ties (or has a top-two logit margin below 2^-${c.s}, or emits another CoT in fixed:${c.s}) at some CoT step for every one of ${PRECONDITION_SAMPLE} sampled prompts, so Theorem 5.4 promises nothing on them; choose another seed`,
+        `${ID}: the random decoder of seed ${num('seed')} ties (or has a top-two logit margin below 2^-${c.s}, or emits another CoT in fixed:${c.s}${attention === 'softmax' ? `, or has a softmax head whose every exp(score) rounds to 0 in fixed:${c.s}` : ''}) at some CoT step for every one of ${PRECONDITION_SAMPLE} sampled prompts, so Theorem 5.4 promises nothing on them; choose another seed`,
       );
     }
     return good;
@@ -388,7 +514,7 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
     bits: c.s,
     encode: (prompt) => withPads(c, prompt),
     decode: (run) => ({ answer: run.answer }),
-    reference: (prompt) => ({ answer: decodeCot(exact, source, prompt, m).answer }),
+    reference: (prompt) => ({ answer: decodeCot(ref, source, prompt, m).answer }),
     equal: (a, b) => a.answer === b.answer,
     parseInput: (text) => {
       assertJsonDepth(text);
@@ -417,17 +543,26 @@ export function buildThm54(params: Params): Built<number[], Thm54Output> {
       return fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: n, maxLength: n }).map(meetPrecondition);
     },
     checks: [
-      { label: 'exact, hard attention: the looped answer is TF^m(v)', interpreter: 'exact', model: c.model },
+      ...(attention === 'hard'
+        ? [{ label: 'exact, hard attention: the looped answer is TF^m(v)', interpreter: 'exact', model: c.model }]
+        : [
+            { label: 'float64, softmax source, hard SHIFT: the looped answer is the float64 TF^m(v)', interpreter: 'float64', model: c.model },
+            {
+              label: `float64, softmax source, softmax SHIFT at scale ${float64ShiftScale(c.codeBits)} (exactly one-hot in float64): the same`,
+              interpreter: 'float64',
+              model: withSoftmaxShift(c.model, float64ShiftScale(c.codeBits)),
+            },
+          ]),
       // At the claimed bits s = ⌊log2(n + m)⌋ + 1 (the built s when `bits` is auto): the SHIFT head as
       // softmax, exactly one-hot in F_s by Lemma B.4; the source layers run in F_s as they are.
-      { label: `fixed:${c.s}, softmax SHIFT (Lemma B.4 one-hot in F_s): the looped answer is TF^m(v)`, interpreter: `fixed:${c.s}`, model: withSoftmaxShift(c.model) },
+      { label: `fixed:${c.s}, softmax SHIFT (Lemma B.4 one-hot in F_s): the looped answer is TF^m(v)`, interpreter: `fixed:${c.s}`, model: softShift },
     ],
     lockstep: {
       describe:
         'after loop t, positions 0..n+t−1 hold exactly the embeddings of v and CoT tokens 1..t' +
         (c.variant === 'no-masks' ? ' (and the counter sbin(n + t) at every position)' : ''),
       compare: (prompt, run) => {
-        const cot = cotOf(c, prompt).generated;
+        const cot = cotOf(c, prompt, refName).generated;
         return lockstepRows(c, prompt, run, cot).map((r) => ({ loop: r.loop, expected: r.expected, got: r.got }));
       },
       trace: 'loops',
@@ -456,7 +591,10 @@ export const cotLoops: Construction<number[], Thm54Output> = {
     'on sbin(i) and a counter sbin(n + t − 1) (Lemma B.10, advanced every loop) gives M = 1[i ≥ n + t − 1], and a gate ' +
     '(Lemma B.8) keeps the token of every position with M = 0, from which the last layer rebuilds its state: the same ' +
     'states as variant (a) after every loop, with no precondition beyond (a)\'s (every gate input is in [0, 1]). The source ' +
-    'here is a random decoder named by its parameters and seed (`looped compile thm-5.4 --source` compiles a model file).',
+    'here is a random decoder named by its parameters and seed (`looped compile thm-5.4 --source` compiles a model file). ' +
+    'attention=softmax registers a decoder with softmax heads, checked in float64 (bit for bit) and fixed:s against its float64 CoT. ' +
+    'variant=erratum-5 (position codes of a constant size, parameter codes) and variant=erratum-6 (comparator and increment in ' +
+    'opposite bit orders) are the paper\'s slips built as stated; they must fail.',
   params: PARAMS,
   claimed: CLAIMED,
   deviations:
@@ -482,6 +620,11 @@ export const cotLoops: Construction<number[], Thm54Output> = {
     // The least bits for n + m = 8: the counter of variant (b) wraps in loop m, so lockstep reads the wrap count.
     { params: { n: '4', m: '4', bits: '3' } },
     { params: { n: '4', m: '4', bits: '3', variant: 'no-masks' } },
+    // n + m = 6 positions against codes for 2^2 = 4: positions 4 and 0 (5 and 1) share a code.
+    { params: { attention: 'softmax' } },
+    { params: { attention: 'softmax', variant: 'no-masks' } },
+    { params: { variant: 'erratum-5' }, fails: 'erratum 5: position codes of a constant size (2 bits) alias positions once n + m > 4; the θ_PE lookup and SHIFT read the wrong position' },
+    { params: { variant: 'erratum-6' }, fails: 'erratum 6: a comparator reading the codes most significant bit first beside an increment counting least significant first gives the wrong mask' },
   ],
   build: buildThm54,
 };

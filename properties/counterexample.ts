@@ -20,8 +20,8 @@
 // fewestPassingBits scans s upward; smallestPassingScale bisects β on a log scale. Both report
 // what passed on every sample tried, which is evidence, not proof: a larger sample may fail.
 import fc from 'fast-check';
-import { type Built, type Construction, type Params, type Weakening, modelFor } from '../proofs/construction.ts';
-import { UsageError } from '../simulators/errors.ts';
+import { type Built, type Construction, type Params, type Weakening, modelFor, commandName } from '../proofs/construction.ts';
+import { UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, withAttention, withLoops } from '../simulators/model.ts';
 import { paramFlags, runAndCompare, shellQuote } from './verify.ts';
@@ -152,7 +152,7 @@ export function searchCounterexample(c: Construction, params: Params, w: Weakeni
   );
   const searchCmd = (path?: string) =>
     join(
-      `looped counterexample ${c.id}`,
+      `looped counterexample ${commandName(c)}`,
       paramFlags(params),
       weakeningFlag(w),
       o.inputs === 'checks' ? '--inputs checks' : '',
@@ -179,7 +179,7 @@ export function searchCounterexample(c: Construction, params: Params, w: Weakeni
     expected: built.formatAnswer(built.reference(failing)),
     message: err instanceof Error ? err.message : String(err),
     path,
-    replay: join(`looped run ${c.id}`, paramFlags(st.params), st.runFlags, `--input ${shellQuote(input)}`),
+    replay: join(`looped run ${commandName(c)}`, paramFlags(st.params), st.runFlags, `--input ${shellQuote(input)}`),
     replaySearch: searchCmd(path),
   };
 }

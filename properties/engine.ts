@@ -6,7 +6,8 @@ import { decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { maskRow } from '../simulators/model.ts';
 import type { RunResult } from '../simulators/result.ts';
-import { type RandomModelOptions, type RandomModelSpec, buildRandomModel, modelAndInputArbitrary } from './random-model.ts';
+import { type RandomModelOptions, type RandomModelSpec, buildRandomModel, modelAndInputArbitrary } from '../simulators/random-model.ts';
+import { maxOf } from '../simulators/extrema.ts';
 
 /**
  * Every value of the exact run (residuals and logits) is k/2^e with e ≤ maxExp and |value| ≤ bound:
@@ -70,7 +71,7 @@ export function float32AgreesWhenMarginsAllow(): fc.IPropertyWithHooks<[{ spec: 
     const model = buildRandomModel(spec);
     const a = f64.run(model, tokens);
     const b = f32.run(model, tokens);
-    const scale = 1 + Math.max(...a.readouts.flatMap((r) => r.logits.map(Math.abs)));
+    const scale = 1 + maxOf(a.readouts.flatMap((r) => r.logits.map(Math.abs)));
     const tol = 1e-4 * scale;
     fc.pre(a.margins.logit > tol && (a.margins.attention > tol || a.margins.attention === 0) && a.margins.attentionTies === b.margins.attentionTies);
     a.readouts.forEach((r, k) => {

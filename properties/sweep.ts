@@ -9,8 +9,8 @@
 // construction (then shrunk by fast-check under exact); if exact passes it is an artefact of the
 // batched interpreter's arithmetic (float32 rounding), reported with the margins that decide it.
 import fc from 'fast-check';
-import { type Built, type Construction, type Params, allWords, wordCount } from '../proofs/construction.ts';
-import { UsageError } from '../simulators/errors.ts';
+import { type Built, type Construction, type Params, allWords, wordCount, commandName } from '../proofs/construction.ts';
+import { UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
 import type { Interpreter, RunResult } from '../simulators/result.ts';
@@ -217,7 +217,7 @@ async function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Bu
     message,
     seed,
     path: out.counterexamplePath ?? '',
-    replay: `looped run ${c.id} ${p} --interpreter ${check.interpreter} --input '${input.replace(/'/g, `'\\''`)}'`,
-    replaySearch: `looped verify ${c.id} ${p} --interpreter ${check.interpreter} --seed ${seed}`,
+    replay: `looped run ${commandName(c)} ${p} --interpreter ${check.interpreter} --input '${input.replace(/'/g, `'\\''`)}'`,
+    replaySearch: `looped verify ${commandName(c)} ${p} --interpreter ${check.interpreter} --seed ${seed}`,
   };
 }

@@ -1,4 +1,4 @@
-// Theorem 5.2 as properties: on random source models (properties/random-model.ts, as data so
+// Theorem 5.2 as properties: on random source models (simulators/random-model.ts, as data so
 // fast-check shrinks them) and random inputs v, the compiled model on (#, v) gives the source's
 // output distribution —
 //   exact    hard attention: the logits of every source token, at every position read, are the
@@ -11,10 +11,12 @@
 // source as a model file and the commands that replay it.
 import fc from 'fast-check';
 import {
+  type Gate,
   type Thm52Compiled,
   type Thm52Output,
   type Variant,
   compileThm52Info,
+  fixedPointPremise,
   lockstepRows,
   logitDifference,
   outputOf,
@@ -23,10 +25,11 @@ import {
   withStart,
 } from '../proofs/thm-5-2-loop-one-layer.ts';
 import type { SizeRow } from '../proofs/construction.ts';
+import { NumericError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
 import { modelToJson } from '../simulators/model-file.ts';
-import { type RandomModelOptions, type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from './random-model.ts';
+import { type RandomModelOptions, type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from '../simulators/random-model.ts';
 import { shellQuote } from './verify.ts';
 
 /** A source model as data: a random-model spec, and per later stage whether it reuses stage 0's Layer objects. */
@@ -201,4 +204,36 @@ export function formatThm52Search(r: Thm52SearchResult): string {
 /** Built vs claimed sizes for a source. */
 export function thm52SizeRows(source: Model): SizeRow[] {
   return thm52Sizes(compileThm52Info(source));
+}
+
+/** How the compiled model in fixed:s compares with its source in the same fixed:s on one input. */
+export type Thm52FixedPointOutcome =
+  /** Logits and answer bitwise the source's. */
+  | 'same'
+  /** They differ (or only one of the two fails): a counterexample. */
+  | 'differs'
+  /** The source is 0/0 in F_s (outside the premise), and the compiled model, computing the same scores, is 0/0 too. */
+  | 'both-fail'
+  /** The source's F_s activations leave the bounds the gates came from (outside the premise: fixedPointPremise). */
+  | 'outside';
+
+/**
+ * Theorem 5.2 in F_s on one input: compiles `source` for F_s (options.fixedPoint, the gate given)
+ * and runs both in fixed:s, s = the compilation's sFs unless `bits` is given.
+ */
+export function compareInFixedPoint(source: Model, tokens: readonly number[], o: { gate?: Gate; bits?: number } = {}): { compiled: Thm52Compiled; bits: number; outcome: Thm52FixedPointOutcome } {
+  const k = compileThm52Info(source, { fixedPoint: true, gate: o.gate });
+  const bits = o.bits ?? k.bits;
+  const it = interpreterByName(`fixed:${bits}`);
+  const V = source.vocab.dim;
+  const why = fixedPointPremise(k, bits, tokens);
+  let got: Thm52Output;
+  try {
+    got = outputOf(it.run(k.model, withStart(k, tokens)), V, true);
+  } catch (e) {
+    if (!(e instanceof NumericError)) throw e;
+    return { compiled: k, bits, outcome: why !== null && /0\/0/.test(why) ? 'both-fail' : 'differs' };
+  }
+  if (why !== null) return { compiled: k, bits, outcome: /0\/0/.test(why) ? 'differs' : 'outside' };
+  return { compiled: k, bits, outcome: sameOutput(got, outputOf(it.run(source, tokens), V, false)) ? 'same' : 'differs' };
 }

@@ -2,7 +2,8 @@
 // comparing the model's decoded answer with the reference algorithm, plus lockstep and extra-loop
 // checks where the construction has them. `looped verify` and the tests both call this.
 import fc from 'fast-check';
-import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, type VerifySetting, compareSizes, resolveParams } from '../proofs/construction.ts';
+import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, type VerifySetting, compareSizes, interpreterFamily, modelFor, resolveParams, commandName } from '../proofs/construction.ts';
+import { UsageError } from '../common/errors.ts';
 import { allConstructions } from '../proofs/registry.ts';
 import { type CotResult, decodeCot } from '../simulators/cot.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
@@ -45,7 +46,7 @@ export interface VerifyReport {
   deviations: string | null;
   ms: number;
   /** Under verifyAll: the setting as the construction declares it, and whether the outcome is the one expected. */
-  setting?: { given: Record<string, string>; fails: string | null; asExpected: boolean };
+  setting?: { given: Record<string, string>; fails: string | null; paper: string | null; asExpected: boolean };
 }
 
 export interface VerifyOptions {
@@ -53,7 +54,11 @@ export interface VerifyOptions {
   seed?: number;
   /** fast-check replay path (with the seed of the failing run). */
   path?: string;
-  /** Only the checks whose interpreter is this one (an interpreter not among the checks runs on the first check's model). */
+  /**
+   * Only the checks whose interpreter is this one. An interpreter not among the checks runs on the
+   * model `looped run` would use for it (modelFor: a check of the same family — fixed:12 runs the
+   * fixed:s check's softmax model, not the exact check's hard one — else the first check's).
+   */
   interpreter?: string;
   onProgress?: (label: string, done: number, total: number) => void;
   /** Set to stop early (Ctrl-C); the report then holds what ran. */
@@ -116,13 +121,13 @@ async function search<I>(
     const err = out.errorInstance;
     const message = err instanceof Error ? err.message : String(err);
     const p = paramFlags(params);
-    const replaySearch = `looped verify ${c.id} ${p} --interpreter ${interpreter} --seed ${out.seed} --path ${shellQuote(out.counterexamplePath ?? '')}`;
+    const replaySearch = `looped verify ${commandName(c)} ${p} --interpreter ${interpreter} --seed ${out.seed} --path ${shellQuote(out.counterexamplePath ?? '')}`;
     counterexample = {
       input,
       message,
       seed: out.seed,
       path: out.counterexamplePath ?? '',
-      replay: runReplays ? `looped run ${c.id} ${p} --interpreter ${interpreter} --input ${shellQuote(input)}` : replaySearch,
+      replay: runReplays ? `looped run ${commandName(c)} ${p} --interpreter ${interpreter} --input ${shellQuote(input)}` : replaySearch,
       replaySearch,
     };
   }
@@ -176,7 +181,9 @@ export async function verifyConstruction(c: Construction, params: Params, o: Ver
   let checks = built.checks;
   if (o.interpreter !== undefined) {
     const same = checks.filter((k) => k.interpreter === o.interpreter);
-    checks = same.length > 0 ? same : [{ label: o.interpreter, interpreter: o.interpreter, model: checks[0].model }];
+    const why = same.length > 0 ? undefined : built.unchecked?.[interpreterFamily(o.interpreter)];
+    if (why !== undefined) throw new UsageError(`${c.id} declares no ${o.interpreter} check at these parameters: ${why}`);
+    checks = same.length > 0 ? same : [{ label: o.interpreter, interpreter: o.interpreter, model: modelFor(built, o.interpreter) }];
   }
   const reports: CheckReport[] = [];
   for (const check of checks) {
@@ -259,16 +266,20 @@ export function asExpected(r: VerifyReport): boolean {
  * `looped verify --all`: every construction at every setting it declares (verifySettings), one
  * report each, in registry order. A setting marked `fails` is as expected when some check finds a
  * counterexample; an interrupted run (Ctrl-C) counts the setting it stopped in as expected.
+ * `small` leaves out the settings at the paper's own sizes (VerifySetting.paper); a setting with
+ * its own `samples` draws at most that many per check.
  */
-export async function verifyAll(o: VerifyOptions = {}, constructions: readonly Construction[] = allConstructions()): Promise<VerifyReport[]> {
+export async function verifyAll(o: VerifyOptions & { small?: boolean } = {}, constructions: readonly Construction[] = allConstructions()): Promise<VerifyReport[]> {
   const reports: VerifyReport[] = [];
   for (const c of constructions) {
     for (const setting of verifySettings(c)) {
       if (o.signal?.aborted) return reports;
-      const r = await verifyConstruction(c, resolveParams(c, setting.params), o);
+      if (o.small && setting.paper !== undefined) continue;
+      const samples = setting.samples === undefined ? o.samples : Math.min(o.samples ?? 100, setting.samples);
+      const r = await verifyConstruction(c, resolveParams(c, setting.params), { ...o, samples });
       const fails = setting.fails ?? null;
       const stopped = o.signal?.aborted === true;
-      r.setting = { given: { ...setting.params }, fails, asExpected: fails === null ? r.ok : !r.ok || stopped };
+      r.setting = { given: { ...setting.params }, fails, paper: setting.paper ?? null, asExpected: fails === null ? r.ok : !r.ok || stopped };
       reports.push(r);
     }
   }

@@ -9,7 +9,7 @@
 // number system is than a double; `--max-work 1e12` sets it.
 import { freemem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import { ResourceError, UsageError } from './errors.ts';
+import { ResourceError, UsageError } from '../common/errors.ts';
 
 let memoryLimit: number | null = null;
 let workLimit: number | null = null;

@@ -1,7 +1,7 @@
 // Greedy chain-of-thought decoding of a non-looped model (TF^m in the paper's notation):
 //   TF^1(v) = TF(v),  TF^i(v) = TF^{i−1}(v, TF(v)),
 // so step i appends the argmax at the last position of the current prefix.
-import { InputError } from './errors.ts';
+import { InputError } from '../common/errors.ts';
 import type { Model } from './model.ts';
 import type { Interpreter, RunResult } from './result.ts';
 

@@ -3,7 +3,7 @@
 //   stage x_i ← (1 − M^t(i)) x_i + M^t(i) [TB(x)]_i;  logits = x_i W_U at the readout positions.
 // Weights are converted into the number system once per matrix and kept sparse (the
 // constructions are mostly zeros), and a product skips zero inputs.
-import { InputError, UnsupportedError } from './errors.ts';
+import { InputError, UnsupportedError } from '../common/errors.ts';
 import type { LabeledMatrix, LabeledVector } from './matrix.ts';
 import type { NumberSystem } from './arithmetic/number-system.ts';
 import { type Head, type Mlp, type Model, ensureValid, maskRow } from './model.ts';
@@ -11,6 +11,7 @@ import type { AttentionSite, Margins, Readout, RunOptions, RunResult } from './r
 import { activity } from './activity.ts';
 import { preflightRun } from './preflight.ts';
 import { Trace } from './trace.ts';
+import { minOf } from './extrema.ts';
 
 interface SparseRow<T> {
   cols: Int32Array;
@@ -178,7 +179,7 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
       attention: margins.attention,
       attentionSite: margins.site,
       attentionTies: margins.ties,
-      logit: Math.min(...readouts.map((r) => r.margin)),
+      logit: minOf(readouts.map((r) => r.margin)),
     } satisfies Margins,
   };
   if (trace) result.trace = trace;

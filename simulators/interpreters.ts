@@ -7,7 +7,7 @@ import { exact } from './arithmetic/exact.ts';
 import { fixedPoint } from './arithmetic/fixed.ts';
 import { float32, float64 } from './arithmetic/float.ts';
 import type { NumberSystem } from './arithmetic/number-system.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../common/errors.ts';
 import { forward } from './forward.ts';
 import type { Interpreter } from './result.ts';
 

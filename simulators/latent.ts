@@ -3,6 +3,7 @@
 // followed by CoT tokens 1..t — the chain of thought the loops compute without emitting it.
 import type { Model } from './model.ts';
 import type { RunResult } from './result.ts';
+import { maxOf } from './extrema.ts';
 
 export interface LatentRow {
   /** 0 for the embedding, then loops 1.. over the whole model. */
@@ -23,7 +24,7 @@ export function latentRows(model: Model, run: RunResult): LatentRow[] {
       unembed.forEach((row, r) => {
         if (x[r] !== 0) for (const e of row) logits[e.col] += x[r] * e.value;
       });
-      const top = Math.max(...logits);
+      const top = maxOf(logits);
       const at = logits.flatMap((l, v) => (l === top ? [v] : []));
       return at.length === 1 ? at[0] : null;
     });

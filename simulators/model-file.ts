@@ -5,7 +5,7 @@
 // round trip. Loading checks every field and shape and names the first bad one by its path; it
 // refuses unknown and repeated fields at every level, and checks the declared sizes against the
 // budgets before it allocates (simulators/model-limits.ts).
-import { ModelError, ResourceError } from './errors.ts';
+import { ModelError, ResourceError } from '../common/errors.ts';
 import { LabeledMatrix, type LabeledVector } from './matrix.ts';
 import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, checkMask, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { MAX_DIM, checkDeclaredSizes, checkText, modelFileLimit, modelFileLimitText, readWeight, validateForFile } from './model-limits.ts';

@@ -11,7 +11,7 @@
 //     characters: it is printed, and a file must not smuggle terminal escapes;
 //   - a weight written as a string is an exact rational (3, -3/4, 0.125) whose value a double can hold.
 import { formatBytes, memoryBudget, requireMemory, requireWork } from './budget.ts';
-import { ModelError } from './errors.ts';
+import { ModelError } from '../common/errors.ts';
 import { type Model, checkMask, validateModel } from './model.ts';
 import { PER_LAYER, PER_POSITION_LAYER } from './preflight.ts';
 import { parseRational } from './rational.ts';

@@ -3,7 +3,7 @@
 // average-hard attention, ReLU MLPs, per-loop masks of Def. B.3/B.4).
 import { CONTROL_CHARACTER } from './strict-json.ts';
 import { type EvalFunction, type MathNode, isConstantNode, isFunctionNode, isSymbolNode, parse as parseExpression, typeOf } from 'mathjs';
-import { InputError, ModelError } from './errors.ts';
+import { InputError, ModelError } from '../common/errors.ts';
 import { LabeledMatrix, LabeledVector } from './matrix.ts';
 import { type Rational, type Scalar, rationalToNumber, toRational } from './rational.ts';
 import { Space, type SubspaceSpec, labelledSpace, space } from './space.ts';

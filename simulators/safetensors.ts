@@ -24,7 +24,7 @@
 // Weights are F64 by default (a model whose weights are all doubles round-trips exactly) or F32.
 // A weight the dtype cannot hold exactly (an exact rational like 1/3 in F64, most values in F32)
 // is refused unless `allowRounding`, and then the report counts and names the rounded entries.
-import { ModelError } from './errors.ts';
+import { ModelError } from '../common/errors.ts';
 import type { LabeledMatrix } from './matrix.ts';
 import { type Head, type Layer, type Mask, type Mlp, type Model, type PromptPadding, checkMask, createHead, createMlp, createModel, validateModel } from './model.ts';
 import { MODEL_FORMAT, type SubspaceJson } from './model-file.ts';

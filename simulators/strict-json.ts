@@ -11,6 +11,7 @@
 //     than `maxDepth`, far more than any model file needs.
 // It also refuses numbers a double cannot hold (1e400 would silently become Infinity) and, where
 // asked, control characters in strings and keys (text a file carries is printed).
+import { MAX_JSON_NESTING } from '../common/json-depth.ts';
 
 export type Json = null | boolean | number | string | Json[] | JsonObject;
 export interface JsonObject {
@@ -27,8 +28,6 @@ export interface StrictJsonOptions {
   /** Refuse C0, DEL and C1 control characters in strings and keys (default true). */
   refuseControl?: boolean;
 }
-
-export const MAX_JSON_NESTING = 64;
 
 /** C0 controls, DEL and C1 controls: what a terminal may act on instead of showing. */
 export const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;

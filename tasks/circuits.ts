@@ -23,9 +23,9 @@
  * g_0..g_{G−2}: the last gate is never an argument), and "_".
  */
 import fc from 'fast-check';
-import { InputError } from '../simulators/errors.ts';
+import { InputError } from '../common/errors.ts';
 import { mulberry32, randomInt, type Rng } from './random.ts';
-import { assertJsonDepth } from '../simulators/json-depth.ts';
+import { assertJsonDepth } from '../common/json-depth.ts';
 
 export type CircuitKind = 'boolean' | 'igsm';
 

@@ -3,14 +3,14 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
-import { buildRandomModel, modelAndInputArbitrary } from '../properties/random-model.ts';
+import { buildRandomModel, modelAndInputArbitrary } from '../simulators/random-model.ts';
 import { float64 } from '../simulators/arithmetic/float.ts';
 import type { NumberSystem } from '../simulators/arithmetic/number-system.ts';
 import { forward } from '../simulators/forward.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { chargeMemory, memoryBudget, parseBytes, parseCount, setMemoryBudget, setWorkBudget, withMemoryScope } from '../simulators/budget.ts';
-import { ResourceError, UsageError } from '../simulators/errors.ts';
+import { ResourceError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { LabeledMatrix, identity } from '../simulators/matrix.ts';
 import { addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';

@@ -10,7 +10,7 @@ import { paramsFrom } from '../cli/args.ts';
 import { safeJson, safeText } from '../cli/output.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { allConstructions } from '../proofs/registry.ts';
-import { InputError } from '../simulators/errors.ts';
+import { InputError } from '../common/errors.ts';
 import { BIN, type CliResult } from './support/cli.ts';
 
 /** The CLI in a child process, asynchronously so that a test can start several at once. */

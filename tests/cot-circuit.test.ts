@@ -15,7 +15,7 @@ import { fcParams } from '../properties/config.ts';
 import { verifyConstruction } from '../properties/verify.ts';
 import { aboveClaim, thm54PaperSizes } from './support/thm54-claims.ts';
 import { decodeCot } from '../simulators/cot.ts';
-import { InputError } from '../simulators/errors.ts';
+import { InputError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../simulators/model.ts';
 import {

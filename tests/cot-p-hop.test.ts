@@ -15,7 +15,7 @@ import { verifyConstruction } from '../properties/verify.ts';
 import { fast64 } from '../simulators/fast/index.ts';
 import { aboveClaim, thm54PaperSizes } from './support/thm54-claims.ts';
 import { decodeCot } from '../simulators/cot.ts';
-import { InputError, UsageError } from '../simulators/errors.ts';
+import { InputError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { modelSizes } from '../simulators/model.ts';
 import { findP, hopP } from '../tasks/p-hop.ts';

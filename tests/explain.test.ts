@@ -6,7 +6,7 @@ import { attendText, explain, explainHelp } from '../cli/commands/explain.ts';
 import type { HeadView, MatrixView, ModelView } from '../cli/explain/model-view.ts';
 import type { RunView } from '../cli/explain/run-view.ts';
 import { makeOut } from '../cli/output.ts';
-import { InputError, UsageError } from '../simulators/errors.ts';
+import { InputError, UsageError } from '../common/errors.ts';
 
 const ANSI = /\x1b\[[0-9;]*m/;
 

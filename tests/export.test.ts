@@ -14,10 +14,10 @@ import { loadModelBytes, readModelFile, sniffModelFormat } from '../cli/model-in
 import { makeOut } from '../cli/output.ts';
 import { seedFromEnv } from '../properties/config.ts';
 import { MASK_EXPRESSIONS } from '../properties/engine.ts';
-import { buildRandomModel, inputArbitrary, randomModelArbitrary } from '../properties/random-model.ts';
+import { buildRandomModel, inputArbitrary, randomModelArbitrary } from '../simulators/random-model.ts';
 import { type Built, modelFor, resolveParams } from '../proofs/construction.ts';
 import { allConstructions, constructionById } from '../proofs/registry.ts';
-import { ModelError } from '../simulators/errors.ts';
+import { ModelError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, addStage, createHead, createLayer, createModel, maskRow, withAttention } from '../simulators/model.ts';
 import { loadModel, modelToJson, saveModel } from '../simulators/model-file.ts';

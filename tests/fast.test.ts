@@ -3,7 +3,7 @@
 // compared bit for bit; fast32 is also compared with float64 where its margins exceed float32 error.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InputError, UnsupportedError } from '../simulators/errors.ts';
+import { InputError, UnsupportedError } from '../common/errors.ts';
 import { DENSE_MIN_DENSITY, compilePlan, padded, panelWidth, toMat } from '../simulators/fast/compile.ts';
 import { PARALLEL_MIN_WORK, fast32, fast64, getThreads, lastParallelNote, setParallelMinWork, setThreads } from '../simulators/fast/index.ts';
 import { backend, runPlan, setBackend } from '../simulators/fast/forward.ts';

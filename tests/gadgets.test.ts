@@ -7,7 +7,7 @@ import { type Built, type Construction, compareSizes, resolveParams } from '../p
 import { addOneHotHead, boundB, firstAliasingLength, lemmaB4, type ReadTokens, type Tokens } from '../proofs/gadgets/lemma-b4.ts';
 import { lemmaB9Shift, shiftSequence } from '../proofs/gadgets/shift.ts';
 import { constructionById } from '../proofs/registry.ts';
-import { NumericError, UsageError } from '../simulators/errors.ts';
+import { NumericError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, createHead, createLayer, createMlp, modelSizes, withAttention, withLoops } from '../simulators/model.ts';
 import { verifyConstruction } from '../properties/verify.ts';

@@ -17,8 +17,8 @@ import { BACKEND_ORDER, GpuInterpreter, probeAll, probeWebGPU } from '../gpu/ind
 import { backendOfKernelClass, gpujs } from '../gpu/backend.ts';
 import { agreementCases, answerDifference, bitDifference, wideLongModel } from '../gpu/selfcheck.ts';
 import { fcParams } from '../properties/config.ts';
-import { type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from '../properties/random-model.ts';
-import { UnsupportedError, UsageError } from '../simulators/errors.ts';
+import { type RandomModelSpec, buildRandomModel, inputArbitrary, randomModelArbitrary } from '../simulators/random-model.ts';
+import { UnsupportedError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { RunResult } from '../simulators/result.ts';
 

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
 import { setMemoryBudget, setWorkBudget } from '../simulators/budget.ts';
-import { ModelError, ResourceError } from '../simulators/errors.ts';
+import { ModelError, ResourceError } from '../common/errors.ts';
 import { type Model, addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';
 import { loadModel, modelToJson, saveModel } from '../simulators/model-file.ts';
 import { loadSafetensors, modelToSafetensors } from '../simulators/safetensors.ts';

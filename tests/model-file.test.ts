@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
-import { buildRandomModel, modelAndInputArbitrary } from '../properties/random-model.ts';
+import { buildRandomModel, modelAndInputArbitrary } from '../simulators/random-model.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { loadModel, modelToJson, saveModel } from '../simulators/model-file.ts';
 import { constructionById } from '../proofs/registry.ts';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { decodeCot } from '../simulators/cot.ts';
-import { InputError } from '../simulators/errors.ts';
+import { InputError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Head, type Model, addStage, createHead, createLayer, createModel, withAttention } from '../simulators/model.ts';
 import { toRational } from '../simulators/rational.ts';

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compileThm54, compileThm54Variant, cotOf, cotPrecondition, type Thm54Compiled } from '../proofs/thm-5-4-cot-loops.ts';
 import { randomDecoder } from '../proofs/thm-5-4/random-decoder.ts';
 import { runsFromEnv, seedFromEnv } from '../properties/config.ts';
-import { InputError, ModelError } from '../simulators/errors.ts';
+import { InputError, ModelError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { latentRows } from '../simulators/latent.ts';
 import { paddedInput, validateModel } from '../simulators/model.ts';

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
-import { type RandomModelOptions, inputArbitrary } from '../properties/random-model.ts';
+import { type RandomModelOptions, inputArbitrary } from '../simulators/random-model.ts';
 import { type Thm52Case, compareOnCase, thm52SourceArbitrary } from '../properties/thm-5-2.ts';
 import { compareThm54With, thm54CaseArbitrary } from '../properties/thm-5-4.ts';
 

@@ -6,10 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../properties/config.ts';
-import { buildRandomModel, randomModelArbitrary } from '../properties/random-model.ts';
+import { buildRandomModel, randomModelArbitrary } from '../simulators/random-model.ts';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
-import { ModelError, ResourceError } from '../simulators/errors.ts';
+import { ModelError, ResourceError } from '../common/errors.ts';
 import { type Model, validateModel } from '../simulators/model.ts';
 import { modelToJson } from '../simulators/model-file.ts';
 import { type SafetensorsDtype, loadSafetensors, modelToSafetensors } from '../simulators/safetensors.ts';

@@ -24,7 +24,7 @@ import {
 import { runsFromEnv, seedFromEnv } from '../properties/config.ts';
 import { type SearchOptions, type SearchResult, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../properties/counterexample.ts';
 import { verifyConstruction } from '../properties/verify.ts';
-import { InputError, UsageError } from '../simulators/errors.ts';
+import { InputError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { fast64 } from '../simulators/fast/index.ts';
 import { modelSizes, withLoops } from '../simulators/model.ts';

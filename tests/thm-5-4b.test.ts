@@ -22,7 +22,7 @@ import { GATE_BITS, compileThm54Unmasked, dropWrapHold, setGateConstant } from '
 import { fcParams } from '../properties/config.ts';
 import { type Thm54Case, compareThm54With, thm54CaseArbitrary, thm54Property, thm54VariantsProperty } from '../properties/thm-5-4.ts';
 import { verifyConstruction } from '../properties/verify.ts';
-import { UsageError } from '../simulators/errors.ts';
+import { UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { modelSizes, withLoops } from '../simulators/model.ts';
 import { loadModel } from '../simulators/model-file.ts';

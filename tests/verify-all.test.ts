@@ -78,20 +78,46 @@ describe('verifyAll', () => {
   });
 });
 
+describe('verify --all at the paper\'s sizes', () => {
+  const pick = (id: string): Construction => allConstructions().find((c) => c.id === id)!;
+
+  it('declares the sizes the paper reports: S5 words of n = 64, p-hop with p = 16 and 32 at n = 256', () => {
+    const paper = (id: string) => verifySettings(pick(id)).filter((k) => k.paper !== undefined).map((k) => k.params);
+    expect(paper('group-composition')).toContainEqual({ group: 'S5', n: '64' });
+    for (const id of ['p-hop-direct', 'p-hop']) {
+      expect(paper(id)).toContainEqual({ p: '16', n: '256' });
+      expect(paper(id)).toContainEqual({ p: '32', n: '256' });
+    }
+    // A paper-size setting is not an erratum variant: it must hold.
+    for (const c of allConstructions()) for (const k of verifySettings(c)) if (k.paper !== undefined) expect(k.fails, `${c.id} ${settingText(k.params)}`).toBeUndefined();
+  });
+
+  it('runs paper settings with their own sample cap, and --small leaves them out', async () => {
+    const gate = pick('lemma-b8-gate');
+    const withPaper: Construction = { ...gate, verifyAt: [{ params: {} }, { params: { s: '6' }, paper: 'a pretend paper size', samples: 3 }] };
+    const all = await verifyAll({ samples: 20, seed: 7 }, [withPaper]);
+    expect(all.map((r) => r.setting?.paper)).toEqual([null, 'a pretend paper size']);
+    expect(all[0].checks.every((k) => k.samples === 20)).toBe(true);
+    expect(all[1].checks.every((k) => k.samples === 3)).toBe(true);
+    const small = await verifyAll({ samples: 20, seed: 7, small: true }, [withPaper]);
+    expect(small.map((r) => r.setting?.given)).toEqual([{}]);
+  });
+});
+
 describe('looped verify --all', () => {
   it('lists each setting of each construction, one row a setting, and exits 0', async () => {
     const { out, lines } = captureOut();
-    expect(await verify(['--all', '--samples', '10'], out)).toBe(0);
+    expect(await verify(['--all', '--small', '--samples', '10'], out)).toBe(0);
     const rows = lines.join('\n').split('\n');
     for (const c of allConstructions()) {
-      for (const k of verifySettings(c)) {
+      for (const k of verifySettings(c).filter((x) => x.paper === undefined)) {
         const label = settingText(k.params) || 'defaults';
         const row = rows.find((line) => line.startsWith(`${c.id} `) && line.includes(` ${label} `));
         expect(row, `${c.id} ${label}`).toBeDefined();
         expect(row!).toMatch(k.fails === undefined ? / holds / : / fails as expected /);
       }
     }
-    const settings = allConstructions().reduce((n, c) => n + verifySettings(c).length, 0);
+    const settings = allConstructions().reduce((n, c) => n + verifySettings(c).filter((x) => x.paper === undefined).length, 0);
     expect(rows.filter((line) => allConstructions().some((c) => line.startsWith(`${c.id} `))).length).toBe(settings);
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { randomDecoder } from '../../proofs/thm-5-4/random-decoder.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
@@ -52,6 +52,7 @@ export function build(argv: string[], out: Out): number {
     argv,
     {
       param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
       interpreter: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },

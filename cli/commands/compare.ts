@@ -8,7 +8,7 @@ import { type Built, type Construction, resolveParams } from '../../proofs/const
 import { sampleCotPHop } from '../../proofs/cot-tasks/p-hop.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { cotMismatch, runAndCompare } from '../../properties/verify.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { mulberry32 } from '../../tasks/random.ts';

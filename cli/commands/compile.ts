@@ -1,7 +1,7 @@
 import { withMemoryScope } from '../../simulators/budget.ts';
 import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
 import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
 import { parseRational } from '../../simulators/rational.ts';

@@ -1,6 +1,6 @@
 import { resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { type SearchResult, type Threshold, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../../properties/counterexample.ts';
 import { intOption, paramsFrom, parse, positiveNumberOption, stringOption } from '../args.ts';
 import { type Out, printHelp, safeText, toJson } from '../output.ts';
@@ -38,6 +38,7 @@ export function counterexample(argv: string[], out: Out): number {
     argv,
     {
       param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
       loops: { type: 'string' },
       bits: { type: 'string' },
       scale: { type: 'string' },

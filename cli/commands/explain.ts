@@ -3,9 +3,9 @@
 // loop by loop. The data comes from cli/explain/ (model-view.ts, run-view.ts); --json prints it.
 import { resolveParams, type Built } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
 import { pageData, renderHtml } from '../explain/html.ts';
 import { type BlockView, type HeadView, type MatrixView, type MlpView, type ModelView, GRID_LIMIT, modelView, pretty, touchText } from '../explain/model-view.ts';
@@ -47,6 +47,7 @@ Examples:
 
 const OPTIONS = {
   param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
   input: { type: 'string' },
   json: { type: 'boolean' },
   full: { type: 'boolean' },

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
 import { allConstructions, constructionById } from '../../proofs/registry.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { isModulePath } from '../construction-file.ts';
+import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { saveModel } from '../../simulators/model-file.ts';
@@ -40,6 +41,7 @@ export function exportCommand(argv: string[], out: Out): number {
     argv,
     {
       param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
       interpreter: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string' },
@@ -103,7 +105,7 @@ export function exportCommand(argv: string[], out: Out): number {
 }
 
 function resolveSource(arg: string, values: Record<string, unknown>): { model: Model; source: Record<string, unknown> } {
-  const isConstruction = allConstructions().some((c) => c.id === arg);
+  const isConstruction = allConstructions().some((c) => c.id === arg) || isModulePath(arg);
   if (isConstruction) {
     const c = constructionById(arg);
     const asked = stringOption(values.interpreter as string | undefined);

@@ -1,8 +1,8 @@
 import { modelFor, resolveParams, type Built } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 import { latentRows } from '../../simulators/latent.ts';
 import { type Model, type ModelSizes, modelSizes, paddedInput, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
@@ -45,6 +45,7 @@ export function run(argv: string[], out: Out): number {
     argv,
     {
       param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
       input: { type: 'string' },
       interpreter: { type: 'string' },
       trace: { type: 'boolean' },

@@ -1,6 +1,6 @@
 import { resolveParams } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { type SweepReport, isBatchInterpreter, sweepConstruction } from '../../properties/sweep.ts';
 import { type VerifyOptions, type VerifyReport, asExpected, settingText, verifyAll, verifyConstruction } from '../../properties/verify.ts';
 import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
@@ -9,7 +9,7 @@ import { type Out, fmtNumber, printHelp, table, toJson } from '../output.ts';
 
 export const verifyHelp = `looped verify <construction> [--param k=v …] [--interpreter NAME] [--samples N] [--seed S] [--path P] [--json]
 looped verify <construction> --interpreter fast64|fast32|gpu[:backend] [--samples N | --exhaustive] [--batch B] …
-looped verify --all [--samples N] [--seed S] [--json]
+looped verify --all [--small] [--samples N] [--seed S] [--json]
 
 Runs the construction's properties: its answer against the reference algorithm on random inputs
 under every interpreter setting it declares (exact with hard attention, fixed:s and float64 with
@@ -29,7 +29,10 @@ sample.
 --all runs every construction at every parameter setting it declares (its verifyAt: every variant,
 and the settings where a bug shows that the defaults cannot reach), one row a setting. A setting
 marked to fail (the construction exactly as the paper printed it) counts as expected when a check
-finds a counterexample, and fails the run when every check holds.
+finds a counterexample, and fails the run when every check holds. Settings marked "paper" are
+the sizes the paper itself reports (S5 words of n = 64; p-hop with p = 16 and 32 at n = 256): they
+run with fewer samples (exact arithmetic at those sizes is slow) and take a few minutes in all;
+--small leaves them out.
 
 Ctrl-C stops at the next batch or sample (within about a second) and prints what was checked,
 marked interrupted; under --json one JSON object with "interrupted": true and "ok": null (not
@@ -47,11 +50,13 @@ export async function verify(argv: string[], out: Out): Promise<number> {
     argv,
     {
       param: { type: 'string', multiple: true },
+      construction: { type: 'string' },
       interpreter: { type: 'string' },
       samples: { type: 'string' },
       seed: { type: 'string' },
       path: { type: 'string' },
       all: { type: 'boolean' },
+      small: { type: 'boolean' },
       json: { type: 'boolean' },
       batch: { type: 'string' },
       exhaustive: { type: 'boolean' },
@@ -92,9 +97,10 @@ export async function verify(argv: string[], out: Out): Promise<number> {
       if (positionals.length > 0 || values.param) throw new UsageError('verify --all takes no construction or parameters: it runs every construction at every setting it declares');
       notApplicable(values, ['batch', 'exhaustive'], 'to --all: it runs each construction unbatched, on samples (sweep one construction with --interpreter fast64, fast32 or gpu)');
       notApplicable(values, ['path'], 'to --all: a --path replays one fast-check run of one construction (the replay command a failure prints)');
-      reports = await verifyAll(options);
+      reports = await verifyAll({ ...options, small: Boolean(values.small) });
     } else {
       if (positionals.length !== 1) throw new UsageError('verify takes one construction (see looped list), or --all');
+      notApplicable(values, ['small'], 'without --all: it leaves the paper-size settings out of verify --all');
       const c = constructionById(positionals[0]);
       const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
       if (options.interpreter !== undefined && isBatchInterpreter(options.interpreter)) {
@@ -183,7 +189,7 @@ export function printSummary(out: Out, reports: VerifyReport[]): void {
       : r.ok ? color.green('holds') : color.red(`FAILS (${failed})`);
     return [
       r.construction,
-      settingText(r.setting?.given ?? {}) || 'defaults',
+      (settingText(r.setting?.given ?? {}) || 'defaults') + (r.setting?.paper ? ' (paper)' : ''),
       r.theorem,
       verdict,
       `${size('layersPerBlock')}⊗${size('loops')}`,

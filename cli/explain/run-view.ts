@@ -8,6 +8,7 @@ import type { Model } from '../../simulators/model.ts';
 import type { Readout, RunResult } from '../../simulators/result.ts';
 import type { Subspace } from '../../simulators/space.ts';
 import type { Snapshot, Trace } from '../../simulators/trace.ts';
+import { maxOf } from '../../simulators/extrema.ts';
 
 /**
  * A construction may expose its own decoders for subspaces (duck-typed: no construction has to):
@@ -142,10 +143,10 @@ export function readoutsOf(model: Model, snap: Snapshot): Readout[] {
     snap.values[position].forEach((x, r) => {
       if (x !== 0) for (const e of U[r]) logits[e.col] += x * e.value;
     });
-    const best = Math.max(...logits);
+    const best = maxOf(logits);
     const top = logits.flatMap((v, k) => (v === best ? [k] : []));
     const rest = logits.filter((v) => v !== best);
-    return { position, logits, top, token: top.length === 1 ? top[0] : null, margin: top.length > 1 ? 0 : rest.length ? best - Math.max(...rest) : Infinity };
+    return { position, logits, top, token: top.length === 1 ? top[0] : null, margin: top.length > 1 ? 0 : rest.length ? best - maxOf(rest) : Infinity };
   });
 }
 
@@ -187,7 +188,7 @@ function attentionOf(model: Model, trace: Trace, loop: number): HeadAttention[] 
       const pattern = trace.patterns.get(`loop${loop}.blocks.${l}.attn.${h.name}.hook_pattern`);
       if (pattern === undefined) continue;
       const targets = pattern.map((row) => {
-        const weight = Math.max(...row);
+        const weight = maxOf(row);
         return { keys: row.flatMap((w, j) => (w === weight && w > 0 ? [j] : [])), weight };
       });
       out.push({ stage, layer: l, head: h.name, targets });

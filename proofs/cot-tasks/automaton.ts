@@ -45,18 +45,19 @@
 // (S = |Σ| symbols, Q = |Q| states). Sizes at a glance: parity n = 8 is V = 4, d = 22; S5 n = 4 is
 // V = 120, d = 370, 14 520 transition units beside the compiler's 14 280 argmax units.
 import fc from 'fast-check';
-import { InputError, UsageError } from '../../simulators/errors.ts';
+import { InputError, UsageError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
 import { type Model, addStage, createLayer, createModel } from '../../simulators/model.ts';
 import { space } from '../../simulators/space.ts';
 import { type Automaton, AUTOMATON_FORMS, formatWord, parseAutomatonName, parseSymbol, runAutomaton } from '../../tasks/automata.ts';
+import { readTableText } from '../../simulators/regular-file.ts';
 import { embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { ParamSpec, Params } from '../construction.ts';
 import { addOneHotHead, intParam } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
 import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 
 const ID = 'cot-automaton';
 
@@ -170,7 +171,7 @@ export function buildAutomatonDecoder(A: Automaton, n: number): { decoder: Model
 export function automatonParam(params: Params): Automaton {
   const text = String(params.automaton ?? 'parity');
   try {
-    return parseAutomatonName(text);
+    return parseAutomatonName(text, readTableText);
   } catch (e) {
     throw new UsageError(`parameter automaton of ${ID}: ${(e as Error).message}`);
   }

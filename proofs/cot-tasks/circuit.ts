@@ -62,7 +62,7 @@
 // The looped model (Theorem 5.4a, proofs/thm-5-4-cot-loops.ts): L + 5 = 7 layers, G loops, width
 // d + 2s + 1 + 4V with s = ⌊log2(n + G)⌋ + 1, heads 3, MLP width max(units, V(V − 1),
 // V + 2(d + 2V), V + n + G) — V(V − 1), the argmax of Lemma B.6, dominates.
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { type Model, addStage, createLayer, createModel } from '../../simulators/model.ts';
 import { space } from '../../simulators/space.ts';
 import {

@@ -61,7 +61,7 @@
 // len + 1 and p + 1) and `len` is the task's n.
 import fc from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, UsageError } from '../../simulators/errors.ts';
+import { InputError, UsageError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
 import { type Head, type Layer, type Model, addStage, createHead, createLayer, createModel } from '../../simulators/model.ts';
 import { type Selector, space } from '../../simulators/space.ts';
@@ -73,7 +73,7 @@ import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
 import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 
 const ID = 'cot-p-hop';
 

@@ -5,7 +5,9 @@
 // BIT ORDER (erratum 6: the paper's Lemmas B.10 and B.11 disagree; this project uses ONE order,
 // proofs/codes.ts): index k of a code holds bit k, LEAST SIGNIFICANT FIRST, +1 set, −1 clear. The
 // weights below give bit k the place value 2^k, so a code written most significant first would
-// compare the bit-reversed numbers; that is the disagreement erratum 6 names.
+// compare the bit-reversed numbers; that is the disagreement erratum 6 names. Option bitOrder
+// 'msb-first' builds exactly that (for erratum 6: Theorem 5.4 variant erratum-6 reads the state's
+// LSB-first codes with it; tests/gadgets-b6-b11.test.ts shows it exact on MSB-first codes).
 //
 // With ±1 codes bit k of a is (a_k + 1)/2, so b − a = Σ_k 2^{k−1}(b_k − a_k) — a linear function of
 // the two codes, an integer in [−(2^s − 1), 2^s − 1]. For an integer z, relu(z) − relu(z − 1) is
@@ -21,6 +23,7 @@
 // every pair of codes. (The mirror form relu(a − b + 1) − relu(a − b) reaches 2^s > B_s at
 // a = 2^s − 1, b = 0 and saturates; that is why the gadget computes 1[a < b] first.)
 import fc from 'fast-check';
+import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import type { Selector } from '../../simulators/space.ts';
 import { sbin } from '../codes.ts';
@@ -39,7 +42,17 @@ export interface ComparatorSpec {
   ge?: Selector;
   /** One direction that receives 1[a < b] = 1 − 1[a ≥ b] (added). */
   lt?: Selector;
+  /**
+   * How the gadget READS the codes (default 'lsb-first', the project's order, proofs/codes.ts).
+   * 'msb-first' gives index k the place value 2^{s−1−k}: on the project's LSB-first codes it then
+   * compares the bit-reversed numbers. It exists only to build erratum 6 (the paper's Lemmas B.10
+   * and B.11 disagree on the order; Theorem 5.4 variant erratum-6 composes them that way).
+   */
+  bitOrder?: BitOrder;
 }
+
+/** Which end of a code index 0 holds: the least (the project's order) or the most significant bit. */
+export type BitOrder = 'lsb-first' | 'msb-first';
 
 /** Writes Lemma B.11 into one layer (its MLP is created or widened). */
 export function writeComparator(model: Model, layer: Layer, spec: ComparatorSpec): void {
@@ -50,8 +63,12 @@ export function writeComparator(model: Model, layer: Layer, spec: ComparatorSpec
   if (spec.lt !== undefined) expectSize(model, where, 'lt', spec.lt, 1);
   expectDisjoint(model, where, { a: spec.a, ge: spec.ge, lt: spec.lt });
   expectDisjoint(model, where, { b: spec.b, ge: spec.ge, lt: spec.lt });
-  const a = directions(model, spec.a);
-  const b = directions(model, spec.b);
+  const order = spec.bitOrder ?? 'lsb-first';
+  if (order !== 'lsb-first' && order !== 'msb-first') throw new UsageError(`${where}: bitOrder must be lsb-first or msb-first, got "${String(order)}"`);
+  // Read MSB-first, direction k carries place value 2^{s−1−k}: the same weights on the reversed directions.
+  const inOrder = (sel: Selector) => (order === 'lsb-first' ? directions(model, sel) : directions(model, sel).reverse());
+  const a = inOrder(spec.a);
+  const b = inOrder(spec.b);
   const g = `${spec.name}.lt`;
   const mlp = addUnits(model, layer, {
     [g]: { size: 2, describe: 'relu(b − a) and relu(b − a − 1) on the codes: their difference is 1[a < b]', labels: ['relu(b − a)', 'relu(b − a − 1)'] },

@@ -23,7 +23,7 @@
 // BIT ORDER: none of its own; the construction below embeds token v as sbin(v), least significant
 // bit first (proofs/codes.ts).
 import fc from 'fast-check';
-import { ModelError } from '../../simulators/errors.ts';
+import { ModelError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import { type Rational, type Scalar, toRational } from '../../simulators/rational.ts';
 import type { Selector } from '../../simulators/space.ts';

@@ -30,7 +30,7 @@
 //
 // BIT ORDER: none — the gate reads values and one mask bit.
 import fc from 'fast-check';
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import type { Rational } from '../../simulators/rational.ts';
 import type { Selector } from '../../simulators/space.ts';

@@ -2,7 +2,9 @@
 //
 // BIT ORDER (erratum 6: the paper's Lemmas B.10 and B.11 disagree; this project uses ONE order,
 // proofs/codes.ts): the counter is sbin(c, s), index b holds bit b of c, LEAST SIGNIFICANT FIRST,
-// +1 for a set bit and −1 for a clear one. So sbin(6, 3) = [−1, +1, +1].
+// +1 for a set bit and −1 for a clear one. So sbin(6, 3) = [−1, +1, +1]. Option bitOrder
+// 'msb-first' runs the same units on the reversed directions (for erratum 6 only: on LSB-first
+// codes it computes rev(rev(c) + 1); tests/gadgets-b6-b11.test.ts).
 //
 // c + 1 flips bit b exactly when bits 0..b−1 are all 1 (the carry reaches b). With ±1 codes,
 // "bits 0..b−1 all set" is Σ_{k<b} c_k = b, and any other pattern has Σ_{k<b} c_k ≤ b − 2. So one
@@ -21,7 +23,9 @@
 // (B_1 = 3/2) the weight ±2 rounds to ±3/2 and a 1-bit counter goes 1 → −1/2. The construction
 // takes s ≥ 2; tests/gadgets-b6-b11.test.ts shows s = 1.
 import fc from 'fast-check';
+import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
+import type { BitOrder } from './comparator.ts';
 import type { Selector } from '../../simulators/space.ts';
 import { decodeSbin, sbin } from '../codes.ts';
 import type { Built, Construction } from '../construction.ts';
@@ -36,6 +40,12 @@ export interface IncrementSpec {
   counter: Selector;
   /** One direction that receives +1 when the counter wraps (c = 2^s − 1). */
   overflow?: Selector;
+  /**
+   * How the gadget reads and writes the counter (default 'lsb-first', the project's order). With
+   * 'msb-first' index 0 is the most significant bit: the same units on the reversed directions. It
+   * exists only to build erratum 6 (Lemmas B.10 and B.11 disagree on the order).
+   */
+  bitOrder?: BitOrder;
 }
 
 /** Writes Lemma B.10 into one layer (its MLP is created or widened). */
@@ -46,7 +56,10 @@ export function writeIncrement(model: Model, layer: Layer, spec: IncrementSpec):
     expectSize(model, where, 'overflow', spec.overflow, 1);
     expectDisjoint(model, where, { counter: spec.counter, overflow: spec.overflow });
   }
-  const c = directions(model, spec.counter);
+  const order = spec.bitOrder ?? 'lsb-first';
+  if (order !== 'lsb-first' && order !== 'msb-first') throw new UsageError(`${where}: bitOrder must be lsb-first or msb-first, got "${String(order)}"`);
+  // MSB-first: bit b of the count lives at direction s − 1 − b; the carry chain runs from the far end.
+  const c = order === 'lsb-first' ? directions(model, spec.counter) : directions(model, spec.counter).reverse();
   const label = c.map((sel) => model.residual.range(sel).what);
   const up = `${spec.name}.up`;
   const down = `${spec.name}.down`;

@@ -37,7 +37,7 @@
 // longer rounds to 0: the weights are then only nearly one-hot (the answer stays right).
 import fc from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, ModelError, UsageError } from '../../simulators/errors.ts';
+import { InputError, ModelError, UsageError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
 import { type Head, type Layer, type Model, addStage, createHead, createLayer, createModel, withAttention } from '../../simulators/model.ts';
 import type { Rational } from '../../simulators/rational.ts';
@@ -45,7 +45,7 @@ import type { RunResult } from '../../simulators/result.ts';
 import { type Selector, Space, space } from '../../simulators/space.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { Built, Check, ClaimedSizes, Construction, ParamSpec, Params } from '../construction.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 
 // ---------------------------------------------------------------- the reusable head
 

@@ -16,7 +16,7 @@
 // checks are `exact` and `fixed:s` — s the gadget's own bits — on the same model.
 import type { Arbitrary } from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, ModelError, UsageError } from '../../simulators/errors.ts';
+import { InputError, ModelError, UsageError } from '../../common/errors.ts';
 import { type Layer, type Model, addStage, createLayer, createModel } from '../../simulators/model.ts';
 import { type Rational, type Scalar, exactFromDouble } from '../../simulators/rational.ts';
 import type { RunResult } from '../../simulators/result.ts';
@@ -24,7 +24,7 @@ import { type Selector, type SubspaceSpec, space } from '../../simulators/space.
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
 import type { Built, Check, ParamSpec, Params, WordSpace } from '../construction.ts';
 import { addOneHotHead, intParam } from './lemma-b4.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 
 export interface HarnessToken {
   label: string;

@@ -6,7 +6,7 @@
 // groups (named `<gadget name>.<group>`) to each layer's MLP, and writes its weights between the
 // caller's named residual subspaces and those units. Two gadgets in one layer are two sets of
 // unit groups in one MLP; a gadget of k layers is written into k consecutive layers.
-import { ModelError } from '../../simulators/errors.ts';
+import { ModelError } from '../../common/errors.ts';
 import { type Layer, type Mlp, type Model, createMlp } from '../../simulators/model.ts';
 import { type Selector, type SubspaceSpec, space } from '../../simulators/space.ts';
 

@@ -35,20 +35,68 @@
 // fixed:s run computes the very same residual stream as the exact one (a test checks this):
 //   - the Lemma B.4 heads run as softmax in fixed:s and are EXACTLY one-hot (their off-target
 //     scores saturate at −B_s and exp(−B_s) rounds to 0);
-//   - the content search stays HARD in fixed:s. Its F_s scores are exact (1 + j·2^{−s} needs s
-//     fractional bits), but a softmax head in the paper's F_s (no max subtraction, every exp
-//     between 2^{−s} and B_s) whose score sees only j and whether j matches cannot pick the
-//     largest match for every pattern of matches: the last match's exp would have to outweigh the
-//     sum over every subset of earlier matches, so the exps would grow like 2^j — about n bits,
-//     not log n. (Another route, e.g. counting occurrences first, might avoid this; we built none.)
-//     With fewer bits the order term j·2^{−s} rounds, neighbours tie, and hard attention averages
-//     them (the `bits` counterexample shows it); searchSoftmax below shows the softmax failing.
+//   - the content search stays HARD in fixed:s by default (search=hard): as a softmax head in the
+//     paper's F_s it cannot work at any number of bits (SOFTMAX SEARCH below; search=softmax runs
+//     it and fails). Its F_s scores are exact (1 + j·2^{−s} needs s fractional bits); with fewer
+//     bits the order term rounds, neighbours tie, and hard attention averages them (the `bits`
+//     counterexample shows it).
 //   - float64 runs every head as softmax at scale β (default 64·2^s): every other position scores
 //     at least 2^{−s}·β = 64 below the search head's winner, so together they weigh at most
 //     n·e^{−64}, and the positional heads' off-target weights underflow to 0.
+//
+// SOFTMAX SEARCH (issue #14 §2; search=softmax). Finding: in the paper's F_s — softmax as exp of
+// each score, their sum, each quotient, every result rounded into F_s, NO subtraction of the
+// maximum (simulators/arithmetic/fixed.ts) — no softmax head can be the content search of this
+// construction, at any s. "Be the search" means what the construction needs from it, and what
+// Lemma B.4's heads achieve: its F_s weights are exactly one-hot (1 on f(i), 0 elsewhere), so it
+// copies the pointer sbin(f(i)) exactly. The head is any head of layer 2: its score at (i, j) is any
+// function of the query's features (i, v_i, v_{i−1}) and the key's (j, v_{j−1}, v_j), which is all a
+// position holds after the shift layer. Proof, with e_j the F_s value of exp(score_ij), S the
+// (saturated) F_s sum, w_j the F_s quotient e_j/S, and u = 2^{−s} the F_s unit:
+//   (1) w_j = 0 iff 2^s·e_j/S ≤ 1/2 (ties round down), i.e. e_j ≤ S·2^{−s−1};
+//       S ≥ e_m (S is the sum, saturated at B_s ≥ e_m), and then
+//       w_m = 1 iff 2^s·e_m/S > 2^s − 1/2, i.e. e_m > S·(1 − 2^{−s−1}). Both in one softmax: e_j < e_m/(2^{s+1} − 1); in units of u,
+//       e_m ≥ (2^{s+1} − 1)·e_j + 1.
+//   (2) Three inputs with the same query features at i = 5 and the same key features wherever
+//       they are compared (alphabet {0, 1}): A = 1 1 1 1 0 (no match: the start slot wins),
+//       B = 0 1 1 1 0 (one match, j = 2: key (2, 0, 1)), C = 0 1 0 1 0 (matches j = 2 and j = 4,
+//       both keys (j, 0, 1)); the query is (5, 0, 1) in all three, the start slot's key is fixed.
+//       A: w_0 = 1 needs e_0 ≥ u (a zero exp cannot carry weight 1). B: e_2 ≥ (2^{s+1} − 1)u + u
+//       = 2^{s+1}u. C: e_4 ≥ (2^{s+1} − 1)·2^{s+1}u + u = (2^{2s+2} − 2^{s+1} + 1)u, above
+//       B_s = (2^{2s} − 1)u, the largest F_s value. So at any s one of A, B, C is not one-hot.
+//       (Non-matching positions only change S, and (1) holds for every S.)
+// So two earlier matches and the start slot already need an exp range of 2^{2(s+1)}, while F_s
+// holds 2^{2s}: the start slot is always there, and the last match must beat the one before by a
+// ratio above 2^{s+1}. A margin independent of how many matches there are is therefore not the
+// obstacle; the range of exp in F_s is. tests/p-hop-softmax.test.ts checks (1) against the
+// interpreter's own arithmetic for every s in 1..26 (exhaustively for s ≤ 3), runs A, B, C through
+// the built search=softmax head under fixed:s for every s 3..13 and every b 1..26, and shrinks a
+// counterexample of the whole model.
+//   The head built for search=softmax is the best one can do in F_s: it is exactly one-hot whenever
+// at most one match precedes i (a test checks this property, and that it refuses a worse head). Its
+// scores (before the scale), set for the check's bits b (param bits, auto = s): start −2^{−b}, a
+// match 1 + j·2^{−s−1}, no match below −1/2; at scale B_b in fixed:b a match saturates (exp = B_b),
+// the start slot scores −1 (exp ≈ 0.37, nonzero, rounds to weight 0 beside a match) and a
+// non-match scores below −B_b/2 (exp rounds to 0). Two matches both saturate: weight 1 each, and
+// the head copies the sum of their pointers. It fails so at every b in 1..26 (tested). Under hard
+// attention (exact) and under float64's max-subtracting softmax (scale 64·2^s: consecutive matches
+// differ by 32 in score) the same head is correct. As a contrast, under a softmax that subtracts
+// the maximum but rounds everything into F_b, the same head at scale ⌈2^{s+1}(b + 1) ln 2⌉ (so an
+// earlier match's exp rounds to 0) works from b = s + 5 at n = 16 and at n = 64 (measured, one bit
+// fewer fails): log n + log log n + O(1) bits, not log n.
+//   Not covered by the proof: a head whose weights are NOT one-hot but whose mixed output a later
+// MLP decodes into f(i); we built none and did not prove that none exists.
+//   What this says about B.12: the paper states "log n bits" in its own precision model F_s (it
+// imports F_s from Li, Liu, Zhou, Ma 2024 for all its constructions); B.12's content search is
+// softmax attention with log n bits in Sanford, Hsu, Telgarsky 2024, whose precision model we have
+// not checked here. The claim does NOT hold in F_s for a softmax search placed where the
+// construction places it (after one shift layer); it holds for hard attention, and for a softmax
+// that subtracts the maximum (float64 here). So "log n bits with softmax" is an erratum of B.12 as
+// transferred to F_s, unless the search is restructured (more layers that precompute occurrence
+// counts, so the search has a unique match — not built), or softmax subtracts the maximum.
 import fc from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, UsageError } from '../../simulators/errors.ts';
+import { InputError, UsageError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
 import { type Head, type Layer, type Mlp, type Model, createHead, createMlp, createModel, withAttention } from '../../simulators/model.ts';
 import { type Scalar, toRational } from '../../simulators/rational.ts';
@@ -57,9 +105,9 @@ import type { Snapshot } from '../../simulators/trace.ts';
 import { type Selector, type Space, space } from '../../simulators/space.ts';
 import { hopAllPositions, hopP, pHopArbitrary, pointerDoublingRounds } from '../../tasks/p-hop.ts';
 import { bitsFor, sbin } from '../codes.ts';
-import type { Built, Check, Lockstep, ParamSpec, Params } from '../construction.ts';
+import type { Built, Check, Lockstep, ParamSpec, Params, VerifySetting } from '../construction.ts';
 import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
-import { assertJsonDepth } from '../../simulators/json-depth.ts';
+import { assertJsonDepth } from '../../common/json-depth.ts';
 
 // ---------------------------------------------------------------- parameters
 
@@ -77,6 +125,13 @@ export interface PHopConfig {
   scale: number;
   /** Doubling rounds R = ⌈log2 p⌉ = bit length of p − 1. */
   rounds: number;
+  /**
+   * hard: the content search is hard attention in the fixed:s check (the default); softmax: it is
+   * a softmax head there too, with the scores of softmaxSearchScores (see SOFTMAX SEARCH above).
+   */
+  search: 'hard' | 'softmax';
+  /** Bits of the fixed-point check (param bits, auto = s); the softmax search's scores are set for these bits. */
+  checkBits: number;
 }
 
 export const P_PARAM: ParamSpec = { name: 'p', describe: 'number of hops', default: '3', kind: 'int', min: 1, max: 64 };
@@ -104,6 +159,27 @@ export const SCALE_PARAM: ParamSpec = {
   default: 'auto',
   kind: 'text',
   forms: 'auto, or a positive number',
+};
+
+export const SEARCH_PARAM: ParamSpec = {
+  name: 'search',
+  describe:
+    'hard: the fixed:s check runs the content search as hard attention (the positional heads as softmax); softmax: the ' +
+    'content search is a softmax head in fixed:s too — it fails, at every s (see proofs/p-hop/common.ts, SOFTMAX SEARCH)',
+  default: 'hard',
+  kind: 'text',
+  forms: 'hard, softmax',
+};
+
+export const BITS_PARAM: ParamSpec = {
+  name: 'bits',
+  describe:
+    'bits b of the fixed-point check, fixed:b (auto = s = max(3, ⌈log2(n + 1)⌉), the construction\'s own); with ' +
+    'search=softmax the search\'s scores are set for F_b, so `--param search=softmax --param bits=b --interpreter fixed:b` ' +
+    'tries the softmax search at any b',
+  default: 'auto',
+  kind: 'text',
+  forms: 'auto, or a whole number 1..26',
 };
 
 /** The float64 check's default softmax scale, 64·2^s. */
@@ -134,7 +210,10 @@ export function readConfig(id: string, params: Params): PHopConfig {
     if (!Number.isFinite(v) || v <= 0) throw new UsageError(`parameter scale of ${id} must be auto or a positive number, got "${String(rawScale)}"`);
     scale = v;
   }
-  return { id, p, n, alphabet, s, readout, scale, rounds: bitLength(p - 1) };
+  const search = params.search ?? 'hard';
+  if (search !== 'hard' && search !== 'softmax') throw new UsageError(`parameter search of ${id} must be hard or softmax, got "${String(search)}"`);
+  const checkBits = autoInt(id, params, 'bits', 1, 26, s);
+  return { id, p, n, alphabet, s, readout, scale, rounds: bitLength(p - 1), search, checkBits };
 }
 
 /** Reads an optional whole-number parameter that defaults to `auto`. */
@@ -264,17 +343,25 @@ export function addPositionalRead(model: Model, layer: Layer, cfg: PHopConfig, s
 export function addContentSearch(model: Model, layer: Layer, cfg: PHopConfig, to: { code: string[]; token: string }): Head {
   const { s, alphabet: A } = cfg;
   const R = model.residual;
+  const soft = cfg.search === 'softmax';
   const head = createHead(
     R,
     {
       name: 'search',
       role: 'f(i) = find_1(v, i): the largest j ≤ i with v_{j−1} = v_i (else the start slot); copies sbin(j) and v_j',
       kind: 'hard',
-      qk: {
-        letter: { size: A, describe: 'one-hot v_i (query) against one-hot v_{j−1} (key)', labels: Array.from({ length: A }, (_, c) => `letter:${c}`) },
-        start: { size: 1, describe: '1 (query) against [j = 0] (key): the start slot scores 1' },
-        order: { size: 1, describe: '1 (query) against j·2^{−s} (key): larger j wins' },
-      },
+      qk: soft
+        ? {
+            letter: { size: A, describe: 'one-hot v_i (query) against 2·one-hot v_{j−1} (key): a match adds 2', labels: Array.from({ length: A }, (_, c) => `letter:${c}`) },
+            start: { size: 1, describe: '1 (query) against (1 − 2^{−s})·[j = 0] (key)' },
+            order: { size: 1, describe: '1/2 (query) against j·2^{−s} (key): larger j wins under hard attention' },
+            bias: { size: 1, describe: '1 (query) against −1 (key, every position): start −2^{−s}, match 1 + j·2^{−s−1}, no match below −1/2' },
+          }
+        : {
+            letter: { size: A, describe: 'one-hot v_i (query) against one-hot v_{j−1} (key)', labels: Array.from({ length: A }, (_, c) => `letter:${c}`) },
+            start: { size: 1, describe: '1 (query) against [j = 0] (key): the start slot scores 1' },
+            order: { size: 1, describe: '1 (query) against j·2^{−s} (key): larger j wins' },
+          },
       ov: {
         code: { size: s, describe: 'sbin(j) + 1: the pointer to j, minus that of the start slot' },
         token: { size: A + 1, describe: 'onehot(v_j) − onehot(⊥)' },
@@ -284,12 +371,18 @@ export function addContentSearch(model: Model, layer: Layer, cfg: PHopConfig, to
   );
   for (let c = 0; c < A; c++) {
     head.W_Q.set(['tok', c], ['letter', c], 1);
-    head.W_K.set(['prev', c], ['letter', c], 1);
+    head.W_K.set(['prev', c], ['letter', c], soft ? 2 : 1);
   }
   head.W_Q.set('one', 'start', 1);
-  head.W_K.set(['tok', A], 'start', 1);
-  head.W_Q.set('one', 'order', 1);
+  // (1 − 2^{−b}) for the check's bits b: the start slot scores −2^{−b}, i.e. −1 at scale B_b.
+  const bits = cfg.checkBits;
+  head.W_K.set(['tok', A], 'start', soft ? new Fraction(2 ** bits - 1, 2 ** bits) : 1);
+  head.W_Q.set('one', 'order', soft ? new Fraction(1, 2) : 1);
   head.W_K.set('posval', 'order', 1);
+  if (soft) {
+    head.W_Q.set('one', 'bias', 1);
+    head.W_K.set('one', 'bias', -1);
+  }
   for (let b = 0; b < s; b++) {
     head.W_V.set(['pos', b], ['code', b], 1);
     head.W_V.set('one', ['code', b], 1);
@@ -426,14 +519,26 @@ export function searchSoftmax(model: Model, scale: Scalar): Model {
   };
 }
 
+/** The softmax search's scale in fixed:s: B_s = 2^s − 2^{−s}, the largest F_s value (see SOFTMAX SEARCH). */
+export function softmaxSearchScale(s: number): Scalar {
+  return boundB(s);
+}
+
 export function pHopChecks(model: Model, cfg: PHopConfig): Check[] {
+  const b = cfg.checkBits;
   return [
     { label: 'exact, hard attention', interpreter: 'exact', model },
-    {
-      label: `fixed:${cfg.s}, softmax on the positional heads, search hard`,
-      interpreter: `fixed:${cfg.s}`,
-      model: positionalSoftmax(model),
-    },
+    cfg.search === 'softmax'
+      ? {
+          label: `fixed:${b}, softmax on every head, the content search too (at scale B_${b})`,
+          interpreter: `fixed:${b}`,
+          model: searchSoftmax(model, softmaxSearchScale(b)),
+        }
+      : {
+          label: `fixed:${b}, softmax on the positional heads, search hard`,
+          interpreter: `fixed:${b}`,
+          model: positionalSoftmax(model),
+        },
     {
       label: `float64, softmax on every head at scale ${cfg.scale}`,
       interpreter: 'float64',
@@ -596,3 +701,22 @@ export function pHopLockstep(cfg: PHopConfig, residual: Space, what: 'loop' | 'l
 export function distinctLayerCount(model: Model): number {
   return new Set(model.stages.flatMap((s) => s.layers)).size;
 }
+
+/**
+ * The settings `looped verify --all` runs for both p-hop constructions (Theorem B.12 and
+ * Corollary 5.3): the defaults, every readout, the paper's Table 1 sizes, and the softmax search
+ * that must fail in F_s.
+ */
+export const P_HOP_VERIFY_AT: VerifySetting[] = [
+  { params: {} },
+  { params: { readout: 'all' } },
+  { params: { p: '16', n: '256' }, paper: "Table 1's p-hop: alphabet 4, n = 256, p = 16", samples: 30 },
+  { params: { p: '32', n: '256' }, paper: "Table 1's p-hop: alphabet 4, n = 256, p = 32", samples: 30 },
+  {
+    params: { search: 'softmax' },
+    fails:
+      'the content search as a softmax head in the paper\'s F_s (no max subtraction) cannot be one-hot on the last of two ' +
+      'matches at any s (proofs/p-hop/common.ts, SOFTMAX SEARCH): fixed:s goes wrong where two matches precede a ' +
+      'position the answer reads (it copies the sum of their pointers), e.g. [0,0,0,0]',
+  },
+];

@@ -40,9 +40,12 @@ import {
   READOUT_PARAM,
   readConfig,
   referenceAnswer,
+  BITS_PARAM,
   SCALE_PARAM,
+  SEARCH_PARAM,
   sameAnswer,
   uniformInputs,
+  P_HOP_VERIFY_AT,
 } from './common.ts';
 
 const ID = 'p-hop-direct';
@@ -155,6 +158,8 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
     ALPHABET_PARAM,
     READOUT_PARAM,
     SCALE_PARAM,
+    SEARCH_PARAM,
+    BITS_PARAM,
     {
       name: 'layers',
       describe: 'keep only the first k layers (auto = all, 2 + ⌈log2 p⌉): the weakening "one layer fewer" of the counterexample search',
@@ -194,8 +199,11 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
     'head size 2s + alphabet + 1 — above the O(1) claim by 6(s − 1), 4(s − 1) and 2(s − 1), growing with n (constant in p). ' +
     'Bits: s = max(3, ⌈log2(n + 1)⌉) against the claimed ⌈log2 n⌉: one more when n is a power of two (n + 1 positions with ' +
     'the start slot) and at least 3 so the MLP arithmetic fits in F_s. fixed:s runs the positional heads as softmax (exactly ' +
-    'one-hot) but the content search as hard attention: a softmax head in the paper\'s F_s whose score sees only j and ' +
-    'whether j matches cannot pick the largest of up to n matches with O(log n) bits (see proofs/p-hop/common.ts).',
-  verifyAt: [{ params: {} }, { params: { readout: 'all' } }],
+    'one-hot) but the content search as hard attention (search=hard): in the paper\'s F_s (no max subtraction) no softmax ' +
+    'head after the shift layer is exactly one-hot on the last of two matches, at ANY s — the start slot and two matches ' +
+    'need an exp range of 2^(2s+2) and F_s holds 2^(2s) (proofs/p-hop/common.ts, SOFTMAX SEARCH). search=softmax runs ' +
+    'the best such head (one-hot whenever at most one match precedes i) and fails; "log n bits with softmax" holds here ' +
+    'only for a max-subtracting softmax (the float64 check).',
+  verifyAt: P_HOP_VERIFY_AT,
   build: buildDirect,
 };

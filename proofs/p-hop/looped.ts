@@ -61,10 +61,13 @@ import {
   READOUT_PARAM,
   readConfig,
   referenceAnswer,
+  BITS_PARAM,
   SCALE_PARAM,
+  SEARCH_PARAM,
   sameAnswer,
   type Unit,
   uniformInputs,
+  P_HOP_VERIFY_AT,
 } from './common.ts';
 
 const ID = 'p-hop';
@@ -209,6 +212,8 @@ export const pHopLooped: Construction<number[], PHopOutput> = {
     ALPHABET_PARAM,
     READOUT_PARAM,
     SCALE_PARAM,
+    SEARCH_PARAM,
+    BITS_PARAM,
     {
       name: 'loops',
       describe: 'loops to run (auto = 2 + ⌈log2 p⌉, what the algorithm needs); fewer is the weakening "one loop fewer", more shows stability',
@@ -241,7 +246,8 @@ export const pHopLooped: Construction<number[], PHopOutput> = {
     'pointer codes: width 6s + 4·alphabet + 8 (the B.12 model\'s plus 3: counter, keep flag, fold flag; within Theorem ' +
     '5.2\'s d + R + 2 for the built d), head size 2s + alphabet + 1, both O(log n); MLP width 5s + 4·alphabet + 5 plus 4 ' +
     'units per run of consecutive folding loops, which grows with p as well (erratum 8: d_FF is O(1) + O(L), not O(1)). ' +
-    'Bits: s = max(3, ⌈log2(n + 1)⌉) as for B.12; fixed:s keeps the content search hard (see common.ts).',
-  verifyAt: [{ params: {} }, { params: { readout: 'all' } }],
+    'Bits: s = max(3, ⌈log2(n + 1)⌉) as for B.12; fixed:s keeps the content search hard (search=hard); search=softmax ' +
+    'runs it as softmax and fails, at every s (see common.ts, SOFTMAX SEARCH).',
+  verifyAt: P_HOP_VERIFY_AT,
   build: buildLooped,
 };

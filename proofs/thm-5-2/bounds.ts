@@ -18,7 +18,7 @@
 // The boxes are computed in doubles; the compiler pads each bound by a relative 2^−20 and an
 // absolute 1 before rounding it up to a power of two, far more than the rounding error of these
 // sums. A bound that overflows a double is an error: the caller must then give C and B.
-import { UnsupportedError } from '../../simulators/errors.ts';
+import { UnsupportedError } from '../../common/errors.ts';
 import type { LabeledMatrix, LabeledVector } from '../../simulators/matrix.ts';
 import type { Head, Layer, Model } from '../../simulators/model.ts';
 
@@ -110,6 +110,14 @@ export interface SourceBounds {
   maxLogit: number;
   /** The largest |residual coordinate| at any depth. */
   maxActivation: number;
+  /**
+   * The largest partial sum any distinct layer's head or unit can form at any depth: Σ|x_r|·|W[r,c]|
+   * over the query, key and pre-activation maps (plus |b_in|), and Σ|q_c|·|k_c| over a score, times
+   * max(1, |β|). Interval bounds bound the final sums only; in F_s every partial sum saturates, so
+   * this is what must fit in B_s for the heads and units of layers the source does not run there
+   * (the source's own computations are repeated exactly, saturating or not).
+   */
+  maxPartial: number;
 }
 
 /** Interval bounds along the unrolled schedule (one Layer per depth); `distinct` lists each Layer once. */
@@ -128,6 +136,7 @@ export function sourceBounds(source: Model, schedule: readonly Layer[], distinct
   let maxPre = 0;
   for (const l of distinct) if (l.mlp) for (let u = 0; u < l.mlp.hidden.dim; u++) maxPre = Math.max(maxPre, l.mlp.b_in.get(u));
   let maxActivation = maxAbs(x);
+  let maxPartial = 0;
   const check = (v: number, what: string, t: number) => {
     if (!Number.isFinite(v)) {
       throw new UnsupportedError(`Theorem 5.2: the bound on ${what} at depth ${t} overflows a double; the source's activations are not usefully bounded — give the gates C and B explicitly`);
@@ -141,6 +150,11 @@ export function sourceBounds(source: Model, schedule: readonly Layer[], distinct
         const s = headScoreBound(h, x);
         check(s, `the attention scores of a head`, t);
         maxScore[k][j] = Math.max(maxScore[k][j], s);
+        const q = absLinear(x, h.W_Q);
+        const kk = absLinear(x, h.W_K);
+        let dot = 0;
+        q.forEach((v, c) => (dot += v * kk[c]));
+        maxPartial = Math.max(maxPartial, ...q, ...kk, dot * Math.max(1, Math.abs(h.scale.valueOf())));
       });
     });
     let mid = x;
@@ -149,6 +163,8 @@ export function sourceBounds(source: Model, schedule: readonly Layer[], distinct
     check(maxAbs(mid), 'the residual stream', t);
     for (const l of distinct) {
       if (!l.mlp) continue;
+      const abs = absLinear(mid, l.mlp.W_in);
+      abs.forEach((v, u) => (maxPartial = Math.max(maxPartial, v + Math.abs(l.mlp!.b_in.get(u)))));
       const pre = addVector(linearBox(mid, l.mlp.W_in), l.mlp.b_in);
       for (let u = 0; u < pre.hi.length; u++) maxPre = Math.max(maxPre, pre.hi[u]);
     }
@@ -163,7 +179,19 @@ export function sourceBounds(source: Model, schedule: readonly Layer[], distinct
   });
   const maxLogit = maxAbs(linearBox(x, source.W_U));
   check(maxLogit, 'the logits', schedule.length);
-  return { inputs, mids, final: x, maxScore, maxPre, maxLogit, maxActivation };
+  if (!Number.isFinite(maxPartial)) maxPartial = Number.MAX_VALUE;
+  return { inputs, mids, final: x, maxScore, maxPre, maxLogit, maxActivation, maxPartial };
+}
+
+/** Per column of M, the largest Σ_r |x_r|·|M[r, c]| for x in the box: every partial sum of x·M is below it. */
+function absLinear(b: Box, M: LabeledMatrix): number[] {
+  const out = new Array<number>(M.cols.dim).fill(0);
+  M.rowsSparse().forEach((row, r) => {
+    const a = Math.max(Math.abs(b.lo[r]), Math.abs(b.hi[r]));
+    if (a === 0) return;
+    for (const e of row) out[e.col] += a * Math.abs(e.value);
+  });
+  return out;
 }
 
 function headScoreBound(h: Head, x: Box): number {

@@ -2,9 +2,9 @@
 // arranged into a depth-L schedule in which every distinct layer runs at least once. Weights are
 // small integers (ties in hard attention are common, exact arithmetic stays cheap), score scales
 // are 1, 2 or 1/2, heads are causal or not. The property tests draw richer sources, shrinkably,
-// from properties/random-model.ts (properties/thm-5-2.ts); this one only has to be reproducible
+// from simulators/random-model.ts (properties/thm-5-2.ts); this one only has to be reproducible
 // from `--param seed=…` so `looped verify|run|counterexample thm-5.2` can name it.
-import { UsageError } from '../../simulators/errors.ts';
+import { UsageError } from '../../common/errors.ts';
 import { type AttentionKind, type Layer, type Model, addStage, createHead, createLayer, createMlp, createModel } from '../../simulators/model.ts';
 import { space } from '../../simulators/space.ts';
 import { mulberry32 as rng } from '../../tasks/random.ts';

@@ -15,7 +15,9 @@
 //   finishThm54     one stage of m loops (with the variant's mask, or none), validated.
 //
 // The state layout, the preconditions and the argument are in the two variants' headers.
-import { UnsupportedError, UsageError } from '../../simulators/errors.ts';
+// Thm54Options.codeBits (erratum 5, variant a only) shortens the codes pos and prev to a constant
+// size: they wrap (i mod 2^codeBits), and SHIFT and the θ_PE lookup read them at that size.
+import { UnsupportedError, UsageError } from '../../common/errors.ts';
 import type { LabeledMatrix, LabeledVector } from '../../simulators/matrix.ts';
 import { type Head, type Layer, type Mask, type Mlp, type Model, addStage, createHead, createLayer, createMlp, createModel, validateModel } from '../../simulators/model.ts';
 import type { Selector, Space, SubspaceSpec } from '../../simulators/space.ts';
@@ -38,6 +40,13 @@ export interface Thm54Options {
   /** The new token (default "#"); an error if the source vocabulary has it. */
   startToken?: string;
   name?: string;
+  /**
+   * ERRATUM 5 ONLY (variant a): the size of the position codes pos and prev, a constant that does
+   * not grow with n + m, as the statement's "constantly many" extra dimensions would have it. The
+   * codes are then i mod 2^codeBits (sbin with wrap), and any n + m > 2^codeBits makes two
+   * positions share a code. Default: s, the proof's ⌊log2(n + m)⌋ + 1 (what the theorem needs).
+   */
+  codeBits?: number;
 }
 
 export interface Thm54Scope {
@@ -86,6 +95,8 @@ export interface Thm54Compiled {
   variant: Thm54Variant;
   /** Variant (b): the exponent g of the gate's constant 2^g (Lemma B.8). */
   gateBits?: number;
+  /** Bits of the position codes pos and prev: s, except in an erratum-5 build (Thm54Options.codeBits). */
+  codeBits: number;
 }
 
 /** s = ⌊log2(n + m)⌋ + 1, the proof's bits (erratum 5). */
@@ -174,6 +185,8 @@ export interface Thm54Draft {
   n: number;
   m: number;
   s: number;
+  /** Bits of pos and prev (s unless an erratum-5 build shortens them). */
+  codeBits: number;
   N: number;
   V: number;
   L: number;
@@ -210,6 +223,12 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   if (!Number.isInteger(s) || s < bitsFor(N) || s > 26) {
     throw new UsageError(`Theorem 5.4: s must be a whole number of bits in ${bitsFor(N)}..26 (the codes of ${N} positions must differ), got ${s}`);
   }
+  const codeBits = options.codeBits ?? s;
+  if (!Number.isInteger(codeBits) || codeBits < 1 || codeBits > s) {
+    throw new UsageError(`Theorem 5.4: codeBits (erratum 5: the constant size of the position codes) must be a whole number in 1..s = 1..${s}, got ${codeBits}`);
+  }
+  // A code shorter than bitsFor(N) aliases positions (i and i + 2^codeBits): built on purpose for erratum 5.
+  const wrap = { wrap: codeBits < bitsFor(N) };
   const a = analyseDecoder(source, n, m);
   const { L, V } = a.scope;
   const start = options.startToken ?? '#';
@@ -233,8 +252,8 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   }
   const vocabLabels = source.vocab.labels;
   const residual = source.residual.extend({
-    [names.pos]: { size: s, describe: 'sbin(i): the position code (key of SHIFT, lookup of θ_PE), least significant bit first' },
-    [names.prev]: { size: s, describe: 'sbin(max(i − 1, 0)): the previous position (query of SHIFT)' },
+    [names.pos]: { size: codeBits, describe: 'sbin(i): the position code (key of SHIFT, lookup of θ_PE), least significant bit first' },
+    [names.prev]: { size: codeBits, describe: 'sbin(max(i − 1, 0)): the previous position (query of SHIFT)' },
     [names.one]: { size: 1, describe: 'the constant 1' },
     [names.tok]: { size: V, labels: vocabLabels.map((x) => `${names.tok}[${x}]`), describe: 'one-hot of the token held at i (0 for #): the readout reads it' },
     [names.logits]: { size: V, labels: vocabLabels.map((x) => `${names.logits}[${x}]`), describe: 'scratch: ℓ = x·W_U, then the one-hot of argmax ℓ (0 between loops)' },
@@ -259,8 +278,8 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   source.W_pos.rowsSparse().forEach((row, p) => {
     if (p < N) for (const e of row) model.W_pos.setAt(p, e.col, e.exact);
   });
-  embedPositionCodes(model, names.pos, s);
-  embedPositionCodes(model, names.prev, s, (i) => Math.max(i - 1, 0));
+  embedPositionCodes(model, names.pos, codeBits, undefined, wrap);
+  embedPositionCodes(model, names.prev, codeBits, (i) => Math.max(i - 1, 0), wrap);
   embedConstantOne(model, names.one);
   // Readout: the token held at the position.
   for (let v = 0; v < V; v++) model.W_U.set([names.tok, v], ['vocab', v], 1);
@@ -274,7 +293,7 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
     }
     return c;
   });
-  return { model, source, n, m, s, N, V, L, schedule: a.schedule, sourceScope: a.scope, names, extra, startLabel: start, layers, variant: spec.variant };
+  return { model, source, n, m, s, codeBits, N, V, L, schedule: a.schedule, sourceScope: a.scope, names, extra, startLabel: start, layers, variant: spec.variant };
 }
 
 /** The source's own subspaces (what the decode–encode layers clear). */
@@ -322,7 +341,9 @@ export function addDecodeLayers(d: Thm54Draft, clear: readonly Selector[]): Laye
  * source parts by a lookup on sbin(i): unit k is relu(⟨sbin(k), pos⟩ − (s − 1)·one) = 1[i = k] (N units).
  */
 export function addShiftLayer(d: Thm54Draft, o: { to: string; embedding: boolean; role: string; headRole: string }): { layer: Layer; head: Head } {
-  const { model, source, V, N, s, names } = d;
+  const { model, source, V, N, names } = d;
+  // The codes' bits (s; fewer in an erratum-5 build, whose codes wrap and alias positions).
+  const s = d.codeBits;
   const vocabLabels = source.vocab.labels;
   const shift = createLayer(o.role);
   const head = addOneHotHead(model, shift, {
@@ -346,7 +367,7 @@ export function addShiftLayer(d: Thm54Draft, o: { to: string; embedding: boolean
     fin.W_out.set(['shift.clear', v], [names.logits, v], -1);
   }
   for (let k = 0; k < N; k++) {
-    sbin(k, s).forEach((c, b) => fin.W_in.set([names.pos, b], ['pe', k], c));
+    sbin(k, s, { wrap: true }).forEach((c, b) => fin.W_in.set([names.pos, b], ['pe', k], c));
     fin.W_in.set(names.one, ['pe', k], -(s - 1));
     for (const e of posRows[k] ?? []) fin.W_out.setAt(fin.hidden.index('pe', k), e.col, e.exact);
   }
@@ -369,6 +390,7 @@ export function finishThm54(d: Thm54Draft, mask: Mask | null, more: Partial<Thm5
     startToken: d.V,
     names: d.names,
     variant: d.variant,
+    codeBits: d.codeBits,
     ...more,
   };
 }

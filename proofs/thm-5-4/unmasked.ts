@@ -70,11 +70,18 @@
 // SIZES: layers L + 5 (as (a)); heads max(H, 1) ≤ H + 1; width d + 3s + 4 + 4V; MLP width the
 // largest of the source's d_FF, 2V + 2 + 2s (readout, comparator, increment), V(V − 1) + 2 (argmax
 // and hold), V + 2(d + V) (embed, clears), V + N + 4V + 2(2V + 2) (clear, θ_PE lookup, gate and its clears).
-import { UsageError } from '../../simulators/errors.ts';
+//
+// ERRATUM 6 (options comparatorBitOrder, incrementBitOrder; the registered variant erratum-6):
+// every code in the state — sbin(i) from the embedding, the counter's sbin(n) — is least
+// significant bit first, and so are both gadgets by default. The notes say only that Lemmas B.10
+// and B.11 print opposite orders, not which prints which; a gadget reading MSB-first here is that
+// slip composed as this module composes the two (comparator MSB-first is the registered choice).
+// tests/thm-5-4-errata.test.ts shows both assignments fail, shrunk.
+import { UsageError } from '../../common/errors.ts';
 import type { Model } from '../../simulators/model.ts';
 import { type Scalar, toRational } from '../../simulators/rational.ts';
 import { embedPositionCodes } from '../codes.ts';
-import { writeComparator } from '../gadgets/comparator.ts';
+import { type BitOrder, writeComparator } from '../gadgets/comparator.ts';
 import { writeGate } from '../gadgets/gate.ts';
 import { writeIncrement } from '../gadgets/increment.ts';
 import { addUnits } from '../gadgets/units.ts';
@@ -86,6 +93,13 @@ export const GATE_BITS = 1;
 export interface Thm54UnmaskedOptions extends Thm54Options {
   /** Exponent g of the gate's constant 2^g (Lemma B.8), 1..26; default GATE_BITS. */
   gateBits?: number;
+  /**
+   * ERRATUM 6 ONLY: the bit order in which the comparator (Lemma B.11) and the increment (Lemma
+   * B.10) read the codes; both default to 'lsb-first', the order of every code in the state.
+   * Opposite orders are the two lemmas composed as printed (see ERRATA in the header).
+   */
+  comparatorBitOrder?: BitOrder;
+  incrementBitOrder?: BitOrder;
 }
 
 /** Theorem 5.4, variant (b): the block of variant (a) with the loop mask replaced by comparator, counter and gate. */
@@ -93,6 +107,7 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   const g = options.gateBits ?? GATE_BITS;
   if (!Number.isInteger(g) || g < 1 || g > 26) throw new UsageError(`Theorem 5.4 (b): the gate exponent gateBits must be a whole number in 1..26 (the gate's constant is 2^gateBits), got ${g}`);
   const n = options.n;
+  if (options.codeBits !== undefined) throw new UsageError('Theorem 5.4 (b): codeBits (erratum 5) is for variant masks; the comparator needs codes of s bits');
   const d = startThm54(source, options, {
     variant: 'no-masks',
     extra: (s) => ({
@@ -122,8 +137,8 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   // Layer L: readout; M = 1[i ≥ counter] and 1 − M; counter + 1 (both read the counter before it moves).
   const readout = addReadoutLayer(d);
   readout.role += '; the mask M = 1[i ≥ n + t − 1] from the counter (Lemma B.11), and the counter advanced (Lemma B.10)';
-  writeComparator(model, readout, { name: 'mask', a: names.pos, b: counter, ge: mask, lt: maskNot });
-  writeIncrement(model, readout, { name: 'count', counter, overflow: wrap });
+  writeComparator(model, readout, { name: 'mask', a: names.pos, b: counter, ge: mask, lt: maskNot, bitOrder: options.comparatorBitOrder });
+  writeIncrement(model, readout, { name: 'count', counter, overflow: wrap, bitOrder: options.incrementBitOrder });
 
   // Layers L+1..L+3: Lemma B.7; tok is kept (it is what the gate restores). Layer L+1 also holds M at 0 after a wrap.
   const decode = addDecodeLayers(d, [...sourceParts(d), names.logits]);

@@ -5,7 +5,7 @@
 // k has at most 2s ≤ 52 bits, so sums are exact in doubles; products and quotients that could
 // exceed 2^53 go through BigInt so rounding is decided on the exact value.
 import { Fraction } from 'mathjs';
-import { NumericError, UsageError } from '../errors.ts';
+import { NumericError, UsageError } from '../../common/errors.ts';
 import type { Rational } from '../rational.ts';
 import type { NumberSystem } from './number-system.ts';
 

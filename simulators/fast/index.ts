@@ -19,7 +19,7 @@
 //
 // Not supported: traces (`trace: true` is refused with an UnsupportedError: run float64 or
 // float32, which compute the same numbers and record every activation).
-import { UnsupportedError } from '../errors.ts';
+import { UnsupportedError } from '../../common/errors.ts';
 import { checkInput } from '../forward.ts';
 import { registerInterpreter } from '../interpreters.ts';
 import { type Model, ensureValid, maskRow } from '../model.ts';

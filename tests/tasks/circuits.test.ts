@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcParams } from '../../properties/config.ts';
-import { InputError } from '../../simulators/errors.ts';
+import { InputError } from '../../common/errors.ts';
 import {
   type Circuit,
   type CircuitFamily,

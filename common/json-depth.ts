@@ -5,9 +5,10 @@
 // nests more than a few levels, so a generous bound costs nothing and turns that into an error
 // that names the field.
 import { InputError } from './errors.ts';
-import { MAX_JSON_NESTING } from './strict-json.ts';
 
-/** The deepest nesting of [ and { accepted in an input (inputs here nest at most 3 deep): the model files' bound. */
+/** The deepest nesting of arrays and objects in any JSON this project reads: inputs (at most 3 deep) and model files (fewer than 10). */
+export const MAX_JSON_NESTING = 64;
+/** The same bound, as the input checks name it. */
 export const MAX_JSON_DEPTH = MAX_JSON_NESTING;
 
 /**

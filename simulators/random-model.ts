@@ -2,8 +2,8 @@
 // person can read. Weights are small integers (real ties in hard attention, exact arithmetic
 // stays cheap); `buildRandomModel` turns the data into a Model with labelled subspaces.
 import fc from 'fast-check';
-import { type AttentionKind, type Model, addStage, createHead, createLayer, createMlp, createModel } from '../simulators/model.ts';
-import { space } from '../simulators/space.ts';
+import { type AttentionKind, type Model, addStage, createHead, createLayer, createMlp, createModel } from './model.ts';
+import { space } from './space.ts';
 
 export type IntMatrix = number[][];
 

@@ -1,4 +1,6 @@
-// Error classes by cause, so the CLI can map each to its exit code and message without a stack.
+// Error classes by cause, so the CLI can map each to its exit code and message without a stack. A
+// leaf module (it imports nothing) in common/, so every layer can throw them: tasks/, which knows
+// nothing of transformers, as well as simulators/, proofs/ and cli/.
 
 /** A model that is malformed: a wrong shape, a bad field, a weight that is not finite. */
 export class ModelError extends Error {
