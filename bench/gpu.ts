@@ -1,5 +1,5 @@
 // Throughput of the gpu.js interpreter (gpu/) at batch sizes 1..4096 on every available backend,
-// beside the fast CPU path (fast32, when simulators/fast registers it) and PyTorch on the same
+// beside the fast CPU path (fast32) and PyTorch on the same
 // weights (bench/torch_forward.py, when python3 has torch; CUDA where present).
 //
 //   npx tsx bench/gpu.ts [--backends webgpu,webasm,cpu] [--batches 1,4,16,64,256,1024,4096]
@@ -217,13 +217,7 @@ async function main(): Promise<void> {
   const wanted = opt('backends', probes.filter((p) => p.available).map((p) => p.backend).join(',')).split(',') as BackendName[];
   const backends = BACKEND_ORDER.filter((b) => wanted.includes(b));
 
-  let fast: Interpreter | null = null;
-  try {
-    await import('../simulators/fast/index.ts');
-    fast = interpreterByName('fast32');
-  } catch {
-    console.log('fast32 is not registered (simulators/fast missing): no CPU fast-path column');
-  }
+  const fast: Interpreter = interpreterByName('fast32');
 
   const cells: Cell[] = [];
   const jobs = await workloads(maxB);
@@ -233,11 +227,11 @@ async function main(): Promise<void> {
     const flops = denseFlops(pack, n);
     console.log(`\n## ${w.title}: ${w.source}`);
     console.log(`   d = ${pack.d}, n = ${n}, V = ${pack.V}, ${w.model.stages.map((s) => `${s.layers.length} layer(s) × ${s.loops} loops`).join(', ')}; dense FLOPs per input ${(flops / 1e6).toFixed(1)} M`);
-    const reference = fast ?? interpreterByName('float32');
+    const reference = fast;
     const refAnswers = reference.runBatch!(w.model, w.inputs.slice(0, 8));
 
     const runners: { name: string; batches: number[]; run: (inputs: number[][]) => Promise<RunResult[]>; info?: () => string; close?: () => Promise<void> }[] = [];
-    if (fast) runners.push({ name: 'fast32', batches: CPU_BATCHES, run: async (inputs) => fast!.runBatch!(w.model, inputs) });
+    runners.push({ name: 'fast32', batches: CPU_BATCHES, run: async (inputs) => fast.runBatch!(w.model, inputs) });
     for (const b of backends) {
       const gi = new GpuInterpreter({ backend: b });
       runners.push({

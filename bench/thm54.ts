@@ -7,7 +7,6 @@
 import fc from 'fast-check';
 import { compileThm54, cotOf, cotPrecondition, withPads } from '../proofs/thm-5-4-cot-loops.ts';
 import { randomDecoder } from '../proofs/thm-5-4/random-decoder.ts';
-import '../simulators/fast/index.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { modelSizes } from '../simulators/model.ts';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { type Built, resolveParams } from '../proofs/construction.ts';
+import { type BuiltConstruction, resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { fast32, fast64, getThreads } from '../simulators/fast/index.ts';
 import type { Interpreter } from '../simulators/result.ts';
@@ -31,7 +31,7 @@ interface Workload {
   title: string;
   id: string;
   params: Record<string, string>;
-  inputs: (built: Built<unknown, unknown>) => unknown[];
+  inputs: (built: BuiltConstruction<unknown, unknown>) => unknown[];
 }
 
 const workloads: Workload[] = [
@@ -54,7 +54,7 @@ const workloads: Workload[] = [
   },
 ];
 
-function verifyFast(it: Interpreter, built: Built<unknown, unknown>, inputs: unknown[], expected: unknown[]): { seconds: number; wrong: number } {
+function verifyFast(it: Interpreter, built: BuiltConstruction<unknown, unknown>, inputs: unknown[], expected: unknown[]): { seconds: number; wrong: number } {
   const model = built.checks[0].model;
   const t0 = performance.now();
   let wrong = 0;
@@ -68,7 +68,7 @@ function verifyFast(it: Interpreter, built: Built<unknown, unknown>, inputs: unk
   return { seconds: (performance.now() - t0) / 1000, wrong };
 }
 
-function verifyNumpy(built: Built<unknown, unknown>, inputs: unknown[], expected: unknown[]): { seconds: number; wrong: number; blas: string } | string {
+function verifyNumpy(built: BuiltConstruction<unknown, unknown>, inputs: unknown[], expected: unknown[]): { seconds: number; wrong: number; blas: string } | string {
   const dir = mkdtempSync(join(tmpdir(), 'looped-verify-'));
   try {
     const model = built.checks[0].model;
@@ -105,7 +105,7 @@ function verifyNumpy(built: Built<unknown, unknown>, inputs: unknown[], expected
 console.log(`# verification time, ${SAMPLES} random inputs, batches of ${BATCH}, fast path on ${getThreads()} thread(s)`);
 for (const w of workloads.filter((x) => WORKLOADS.includes(x.key))) {
   const c = constructionById(w.id);
-  const built = c.build(resolveParams(c, w.params)) as Built<unknown, unknown>;
+  const built = c.build(resolveParams(c, w.params)) as BuiltConstruction<unknown, unknown>;
   const inputs = w.inputs(built);
   const t0 = performance.now();
   const expected = inputs.map((x) => built.reference(x));

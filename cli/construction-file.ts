@@ -17,7 +17,7 @@ import { InputError, ModelError, NumericError, ResourceError, UnsupportedError, 
 import { safeText } from './output.ts';
 
 /** The commands whose first argument may be a construction module. */
-export const FILE_COMMANDS: ReadonlySet<string> = new Set(['run', 'verify', 'counterexample', 'explain', 'build', 'export']);
+export const FILE_COMMANDS: ReadonlySet<string> = new Set(['run', 'verify', 'counterexample', 'explain', 'build', 'export', 'certify']);
 
 const MODULE_PATH = /\.(ts|mts|mjs|js)$/i;
 

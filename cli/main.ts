@@ -4,6 +4,7 @@
 // stderr, OutputError an --out file), 130 interrupted by Ctrl-C (cli/interrupt.ts). Errors print
 // one line with control characters escaped, never a stack (LOOPED_DEBUG=1 shows it).
 import { build, buildHelp } from './commands/build.ts';
+import { certifyCommand, certifyHelp } from './commands/certify.ts';
 import { compare, compareHelp } from './commands/compare.ts';
 import { compile, compileHelp } from './commands/compile.ts';
 import { explainCommand, explainHelp } from './commands/explain.ts';
@@ -15,9 +16,6 @@ import { run, runHelp } from './commands/run.ts';
 import { verify, verifyHelp } from './commands/verify.ts';
 import { EXIT_OUTPUT, OutputError, makeOut, printHelp, progressAge, safeJson, safeText } from './output.ts';
 import { onActivity } from '../simulators/activity.ts';
-// Batched interpreters register themselves on import: fast64/fast32 and gpu[:backend].
-import '../simulators/fast/index.ts';
-import '../gpu/index.ts';
 import { UsageError } from '../common/errors.ts';
 import { FILE_COMMANDS, preloadConstructionFiles } from './construction-file.ts';
 
@@ -53,6 +51,7 @@ const commands: Record<string, { help: string; run: (argv: string[], json: boole
   list: { help: listHelp, run: (a, j) => list(a, makeOut(j)) },
   run: { help: runHelp, run: (a, j) => run(a, makeOut(j)) },
   verify: { help: verifyHelp, run: (a, j) => verify(a, makeOut(j)) },
+  certify: { help: certifyHelp, run: (a, j) => certifyCommand(a, makeOut(j)) },
   counterexample: { help: counterexampleHelp, run: (a, j) => counterexample(a, makeOut(j)) },
   build: { help: buildHelp, run: (a, j) => build(a, makeOut(j)) },
   compile: { help: compileHelp, run: (a, j) => compile(a, makeOut(j)) },

@@ -1,13 +1,12 @@
 // Reading a model file and a raw token input for `looped run --model` and friends. A model file is
 // either looped/1 JSON (looped build, looped export --format json) or safetensors (looped export
 // --format safetensors); the content decides, not the file name.
-import { InputError, ModelError } from '../common/errors.ts';
+import { ModelError } from '../common/errors.ts';
 import { readRegularFile } from '../simulators/regular-file.ts';
 import type { Model } from '../simulators/model.ts';
 import { loadModel } from '../simulators/model-file.ts';
 import { loadSafetensors, looksLikeSafetensors } from '../simulators/safetensors.ts';
-import { assertJsonDepth } from '../common/json-depth.ts';
-import { safeText } from './output.ts';
+import { parseJsonArray, tokenItem } from '../proofs/input-parsing.ts';
 
 export type ModelFileFormat = 'json' | 'safetensors';
 
@@ -45,33 +44,10 @@ export function readModelFile(path: string): Model {
 }
 
 /**
- * A JSON array of tokens: vocabulary entries as strings, or indices as numbers. The nesting is
- * bounded before parsing (an item is echoed in an error, and 5,000 nested brackets would overflow
- * the stack there); what is echoed is shortened and has its control characters escaped.
+ * A JSON array of tokens: vocabulary entries as strings, or indices as numbers (their range is
+ * checked by the interpreter, with the position named). proofs/input-parsing.ts bounds the nesting
+ * before parsing and shortens and escapes what it echoes.
  */
 export function parseTokens(model: Model, text: string): number[] {
-  assertJsonDepth(text, '--input');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new InputError(`--input must be a JSON array of tokens, like ["#","1","2"] or [0,1,2]; got ${echo(text)}`);
-  }
-  if (!Array.isArray(value)) throw new InputError('--input must be a JSON array of tokens');
-  const vocab = model.vocab.labels;
-  return value.map((t: unknown, i) => {
-    if (typeof t === 'number') return t; // range is checked by the interpreter, with the position named
-    if (typeof t === 'string') {
-      const k = vocab.indexOf(t);
-      if (k < 0) throw new InputError(`--input: token ${echo(t)} at position ${i} is not in the vocabulary (${vocab.slice(0, 12).map((v) => safeText(v)).join(', ')}${vocab.length > 12 ? ', …' : ''})`);
-      return k;
-    }
-    throw new InputError(`--input: token at position ${i} must be a string or a number, got ${echo(JSON.stringify(t) ?? String(t), false)}`);
-  });
-}
-
-/** User text in an error: at most 80 characters, quoted as JSON unless `quote` is false, control characters escaped. */
-function echo(text: string, quote = true): string {
-  const short = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return safeText(quote ? JSON.stringify(short) : short);
+  return parseJsonArray(text, { what: '--input', expected: 'tokens', example: '["#","1","2"] or [0,1,2]', item: tokenItem(model.vocab.labels, { numbers: 'any' }) });
 }

@@ -7,28 +7,32 @@
 // back into a token. Small, but checked the three ways every construction is:
 // against its reference on random inputs under exact, fixed:s and float64, with its claimed sizes.
 // (In a project that installs the package, the import below is `from 'looped'`.)
-import { type Construction, type RunResult, addStage, createHead, createLayer, createModel, fc, identity, space } from '../index.ts';
+import { type RunResult, addStage, createHead, createLayer, createModel, defineConstruction, defineParams, fc, identity, intItem, paramValues, parseJsonArray, space } from '../index.ts';
 
 type Input = number[];
 
-export const firstToken: Construction<Input, number | null> = {
-  id: 'example-first-token',
+const ID = 'example-first-token';
+
+/** The parameters: whole numbers in range (`looped` checks them before build sees them). */
+const PARAMS = defineParams([
+  { name: 'n', describe: 'longest input', default: '8', kind: 'int', min: 1, max: 4096 },
+  { name: 'V', describe: 'vocabulary size', default: '4', kind: 'int', min: 1, max: 256 },
+]);
+
+export const firstToken = defineConstruction<Input, number | null>({
+  id: ID,
   title: 'Read the first token (an example of the public API)',
   theorem: 'Example',
   statement:
     'For every n and vocabulary of V tokens, one layer with one head (query/key of size 1, value of size V) answers TF(v_1 … v_k) = v_1 for every k ≤ n: ' +
     'the query is a constant 1, the key is first − 1 (first a flag set at position 0 only), so the score is 0 at position 0 and −1 elsewhere; ' +
     'the value copies the token. Exact under hard attention; in F_s at s = 2 with softmax at scale B_s; in float64 at scale 64.',
-  params: [
-    { name: 'n', describe: 'longest input', default: '8', kind: 'int', min: 1, max: 4096 },
-    { name: 'V', describe: 'vocabulary size', default: '4', kind: 'int', min: 1, max: 256 },
-  ],
+  params: PARAMS,
   // The claim, as formulas in n and V: what the statement above says, not read off the build.
   claimed: { layersPerBlock: '1', loops: '1', width: '2*V + 2', mlpWidth: '0', heads: '1', headDim: 'V', bits: '2' },
   build(params) {
-    // The parameters arrive checked against their specs (resolveParams: whole numbers in range).
-    const n = Number(params.n);
-    const V = Number(params.V);
+    // The parameters read by their specs, typed (n and V are numbers, checked against their ranges).
+    const { n, V } = paramValues(ID, PARAMS, params);
     const vocab = Array.from({ length: V }, (_, v) => `t${v}`);
     const residual = space({ tok: V, one: 1, first: 1, copy: V });
     const make = (kind: 'hard' | 'softmax', scale: number) => {
@@ -51,19 +55,14 @@ export const firstToken: Construction<Input, number | null> = {
     const hard = make('hard', 1);
     return {
       model: hard,
-      scope: { n, V },
+      sizeScope: { n, V },
       bits: 2,
       encode: (input) => input,
       decode: (run: RunResult) => run.answer,
       reference: (input) => input[0],
       equal: (a, b) => a === b,
-      parseInput(text) {
-        const value: unknown = JSON.parse(text);
-        if (!Array.isArray(value) || value.length < 1 || value.length > n || !value.every((x) => Number.isInteger(x) && x >= 0 && x < V)) {
-          throw new Error(`--input must be a JSON array of 1..${n} token indices in 0..${V - 1}`);
-        }
-        return value as number[];
-      },
+      // A JSON array of 1..n token indices; an error names the position and why.
+      parseInput: (text) => parseJsonArray(text, { what: '--input', expected: `1..${n} token indices 0..${V - 1}`, example: '[0,1]', length: { min: 1, max: n }, item: intItem(0, V - 1, 'token') }),
       formatAnswer: (answer) => answer,
       formatInput: (input) => JSON.stringify(input),
       arbitrary: () => fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: n }),
@@ -77,6 +76,6 @@ export const firstToken: Construction<Input, number | null> = {
       extraLoopsStable: { holds: false, why: 'one loop; nothing to converge' },
     };
   },
-};
+});
 
 export default firstToken;

@@ -33,7 +33,6 @@
 // code ⌢ −1s, as Lemma B.4 does), so hard attention is exact, softmax at scale B_s in F_s is exactly
 // one-hot (exp(−B_s) rounds to 0), and float64 at scale 64 leaks at most e^−64 per column.
 import {
-  type Construction,
   type Model,
   type RunResult,
   InputError,
@@ -48,13 +47,17 @@ import {
   createLayer,
   createMlp,
   createModel,
+  defineConstruction,
+  defineParams,
   fc,
   identity,
+  paramValues,
   runSubleq,
   sbin,
   space,
   subleqRounds,
   subleqValueRange,
+  writeGatedPass,
 } from '../index.ts';
 
 type Answer = { mem: (number | null)[]; pc: number | null };
@@ -73,7 +76,14 @@ export function subleqBits(K: number, M: number, N: number): number {
 const P_ = 'ceil(log2(K+1))';
 const Q_ = 'ceil(log2(M+1))';
 
-export const subleq: Construction<SubleqInput, Answer> = {
+const PARAMS = defineParams([
+  { name: 'instructions', describe: 'K, instructions in the program', default: '4', kind: 'int', min: 1, max: 16 },
+  { name: 'memory', describe: 'M, memory cells', default: '4', kind: 'int', min: 1, max: 16 },
+  { name: 'bits', describe: "N, bits of a two's-complement value", default: '4', kind: 'int', min: 1, max: 8 },
+  { name: 'steps', describe: 'T, steps executed (loops)', default: '8', kind: 'int', min: 0, max: 64 },
+]);
+
+export const subleq = defineConstruction<SubleqInput, Answer>({
   id: 'subleq',
   title: 'SUBLEQ: a looped transformer that executes one instruction per loop (Giannou et al. 2023)',
   theorem: 'Giannou et al. 2023',
@@ -83,12 +93,7 @@ export const subleq: Construction<SubleqInput, Answer> = {
     'instruction (a, b, c) does mem[b] ← wrap(mem[b] − mem[a]), then pc ← c if the new mem[b] ≤ 0, else pc + 1; a pc outside 0..K−1 has halted. ' +
     'Each loop reads the instruction at pc and its operands by matching address codes, subtracts on ±1 codes with a borrow-lookahead MLP, writes back and branches; ' +
     'the halt sentinel (Z, Z, K) makes a halted machine a fixed point. Exact under hard attention; in F_s at the bits stated with softmax at scale B_s; in float64 at scale 64.',
-  params: [
-    { name: 'instructions', describe: 'K, instructions in the program', default: '4', kind: 'int', min: 1, max: 16 },
-    { name: 'memory', describe: 'M, memory cells', default: '4', kind: 'int', min: 1, max: 16 },
-    { name: 'bits', describe: "N, bits of a two's-complement value", default: '4', kind: 'int', min: 1, max: 8 },
-    { name: 'steps', describe: 'T, steps executed (loops)', default: '8', kind: 'int', min: 0, max: 64 },
-  ],
+  params: PARAMS,
   claimed: {
     // The notes give "about 10 layers per instruction" for Giannou et al.'s block: claimed as 10.
     layersPerBlock: '10',
@@ -115,10 +120,7 @@ export const subleq: Construction<SubleqInput, Answer> = {
     { params: { instructions: '5', memory: '6', bits: '6', steps: '12' }, samples: 30 },
   ],
   build(params) {
-    const K = Number(params.instructions);
-    const M = Number(params.memory);
-    const N = Number(params.bits);
-    const T = Number(params.steps);
+    const { instructions: K, memory: M, bits: N, steps: T } = paramValues('subleq', PARAMS, params);
     const P = bitsFor(K + 1); // pc ∈ 0..K
     const Q = bitsFor(M + 1); // memory addresses 0..M (M is the zero cell Z)
     const bits = subleqBits(K, M, N);
@@ -344,29 +346,14 @@ export const subleq: Construction<SubleqInput, Answer> = {
           cn: { size: regDim, describe: 'relu(−r)' },
         },
       });
+      // Each is Lemma B.8's gated pass relu(d + g) − relu(−d + g) of a difference d ∈ [−2, 2]: the
+      // gate g is 2(msum − Q) (0 exactly at the column whose address is b), 2(le − 1) or −2·le.
       for (let i = 0; i < N; i++) {
-        for (const [unit, sign] of [['wp', 1], ['wn', -1]] as const) {
-          wb.W_in.set(['nv', i], [unit, i], sign);
-          wb.W_in.set(['val', i], [unit, i], -sign);
-          wb.W_in.set('msum', [unit, i], 2);
-          wb.b_in.set([unit, i], -2 * Q);
-          wb.W_out.set([unit, i], ['val', i], sign);
-        }
+        writeGatedPass(wb, { pos: ['wp', i], neg: ['wn', i], signal: [[['nv', i], 1], [['val', i], -1]], gate: [['msum', 2]], bias: -2 * Q, to: ['val', i] });
       }
       for (let i = 0; i < P; i++) {
-        for (const [unit, sign] of [['jp', 1], ['jn', -1]] as const) {
-          wb.W_in.set(['ic', i], [unit, i], sign);
-          wb.W_in.set(['pc', i], [unit, i], -sign);
-          wb.W_in.set('le', [unit, i], 2);
-          wb.b_in.set([unit, i], -2);
-          wb.W_out.set([unit, i], ['pc', i], sign);
-        }
-        for (const [unit, sign] of [['np', 1], ['nn', -1]] as const) {
-          wb.W_in.set(['inc', i], [unit, i], sign);
-          wb.W_in.set(['pc', i], [unit, i], -sign);
-          wb.W_in.set('le', [unit, i], -2);
-          wb.W_out.set([unit, i], ['pc', i], sign);
-        }
+        writeGatedPass(wb, { pos: ['jp', i], neg: ['jn', i], signal: [[['ic', i], 1], [['pc', i], -1]], gate: [['le', 2]], bias: -2, to: ['pc', i] });
+        writeGatedPass(wb, { pos: ['np', i], neg: ['nn', i], signal: [[['inc', i], 1], [['pc', i], -1]], gate: [['le', -2]], to: ['pc', i] });
       }
       let at = 0;
       for (const r of registers) {
@@ -447,7 +434,7 @@ export const subleq: Construction<SubleqInput, Answer> = {
 
     return {
       model: hard,
-      scope: { K, M, N, T, P, Q },
+      sizeScope: { K, M, N, T, P, Q },
       bits,
       encode(input) {
         checkSubleqInput(input, { instructions: K, memory: M, bits: N });
@@ -519,6 +506,6 @@ export const subleq: Construction<SubleqInput, Answer> = {
       },
     };
   },
-};
+});
 
 export default subleq;

@@ -8,10 +8,11 @@
 // asked for by name that is unavailable is an UnsupportedError that says why; it never falls back.
 //
 // The `webgpu` package (a 21 MB native addon) is loaded lazily and only when WebGPU is probed: a
-// machine without it, or without the libraries it needs, still runs every other backend.
+// machine without it, or without the libraries it needs, still runs every other backend. gpu.js
+// itself (CommonJS) is loaded on first use too, so importing the interpreter registry, which
+// registers `gpu`, does not load it (tests/interpreter-registry.test.ts checks this).
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import gpujsDefault from 'gpu.js';
 import { UnsupportedError, UsageError } from '../common/errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -43,9 +44,12 @@ export interface KernelShortcut {
   destroy(removeCanvasReferences?: boolean): void;
 }
 
-/** gpu.js (CommonJS; imported statically so a bundler includes it). */
+let gpujsModule: GpuJs | undefined;
+
+/** gpu.js, required on the first call (a probe, or the first run of a GpuInterpreter). */
 export function gpujs(): GpuJs {
-  return gpujsDefault as unknown as GpuJs;
+  gpujsModule ??= require('gpu.js') as GpuJs;
+  return gpujsModule;
 }
 
 export type BackendName = 'webgpu' | 'headlessgl' | 'webasm' | 'cpu';
@@ -70,7 +74,7 @@ export function backendOfKernelClass(className: string): string {
 
 /** The backend of the kernel class that actually ran (`shortcut.kernel.constructor`). */
 export function backendOfKernel(ctor: { name: string }): string {
-  const g = gpujsDefault as unknown as Record<string, unknown>;
+  const g = gpujs() as unknown as Record<string, unknown>;
   for (const [cls, backend] of Object.entries(KERNEL_CLASS)) if (g[cls] === ctor) return backend;
   return backendOfKernelClass(ctor.name);
 }

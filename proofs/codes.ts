@@ -22,6 +22,19 @@ export function bitsFor(count: number): number {
   return s;
 }
 
+/**
+ * The bit length of a whole number x ≥ 0: the number of binary digits of x, 0 for 0, i.e.
+ * ⌊log2 x⌋ + 1 for x ≥ 1. bitLength(7) = 3, bitLength(8) = 4. It is bitsFor(x + 1) except at x = 0
+ * (bitsFor never goes below 1): ⌈log2 p⌉ = bitLength(p − 1) doubling rounds, and Theorem 5.4's
+ * s = ⌊log2(n + m)⌋ + 1 = bitLength(n + m). Integer arithmetic, so no Math.log2 rounding near powers of two.
+ */
+export function bitLength(x: number): number {
+  if (!Number.isSafeInteger(x) || x < 0) throw new RangeError(`bitLength: x must be a whole number ≥ 0, got ${x}`);
+  let r = 0;
+  while (2 ** r <= x) r++;
+  return r;
+}
+
 export interface SbinOptions {
   /**
    * Code x by its low s bits, x mod 2^s, instead of refusing an x ≥ 2^s. This is the only s-bit
@@ -66,9 +79,9 @@ export function decodeSbin(code: readonly number[]): number {
 
 /** Number of bits in which a and b differ. */
 export function hamming(a: number, b: number): number {
-  let d = 0;
-  for (let x = a, y = b; x > 0 || y > 0; x = Math.floor(x / 2), y = Math.floor(y / 2)) if (x % 2 !== y % 2) d++;
-  return d;
+  let differ = 0;
+  for (let x = a, y = b; x > 0 || y > 0; x = Math.floor(x / 2), y = Math.floor(y / 2)) if (x % 2 !== y % 2) differ++;
+  return differ;
 }
 
 /**

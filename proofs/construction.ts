@@ -4,32 +4,183 @@
 import type { Arbitrary } from 'fast-check';
 import { evaluate } from 'mathjs';
 import { UsageError } from '../common/errors.ts';
+import type { Abstraction } from '../certify/abstraction.ts';
 import type { CotResult } from '../simulators/cot.ts';
 import type { Model, ModelSizes } from '../simulators/model.ts';
+import { type Rational, parseRational } from '../simulators/rational.ts';
 import type { RunResult } from '../simulators/result.ts';
 
 export type ParamValue = number | string;
+/** Parameters as the command line gives them after resolveParams: whole numbers as numbers, everything else as its text. */
 export type Params = Record<string, ParamValue>;
 
-export interface ParamSpec {
-  name: string;
+interface ParamSpecBase<N extends string> {
+  name: N;
   describe: string;
   /** Default as the CLI would receive it. */
   default: string;
-  /** Whole numbers in [min, max]; `kind: 'text'` parameters are parsed by the construction. */
-  kind: 'int' | 'text';
-  min?: number;
-  max?: number;
-  /** Allowed forms, for help and errors ("Z<m>, D<m>, S<k>, table:<file.json>"). */
+  /** Allowed forms, for help and errors ("Z<m>, D<m>, S<k>, table:<file.json>"); derived from the spec where absent. */
   forms?: string;
 }
 
-/** Size claims as mathjs expressions in the construction's numeric scope. */
+/**
+ * Whole numbers in [min, max]. With `auto` (what it stands for, in words: "⌈log2 n⌉"), the word
+ * `auto` is allowed too and reaches the build as the literal 'auto', which resolves it (orAuto):
+ * the value it stands for is the construction's to compute, from the other parameters.
+ */
+export interface IntParamSpec<N extends string = string> extends ParamSpecBase<N> {
+  kind: 'int';
+  min?: number;
+  max?: number;
+  auto?: string;
+}
+
+/** One of a list of words (variants, attention kinds); `looped verify --all` must cover every one (tests/verify-all.test.ts). */
+export interface ChoiceParamSpec<N extends string = string, V extends string = string> extends ParamSpecBase<N> {
+  kind: 'choice';
+  values: readonly V[];
+}
+
+/** An exact rational (1, 0.05, 3/64; simulators/rational.ts parseRational), optionally positive or in [min, max]; `auto` as for int. */
+export interface RationalParamSpec<N extends string = string> extends ParamSpecBase<N> {
+  kind: 'rational';
+  positive?: boolean;
+  min?: number;
+  max?: number;
+  auto?: string;
+}
+
+/** Free text the construction parses itself (a group name, a table file). */
+export interface TextParamSpec<N extends string = string> extends ParamSpecBase<N> {
+  kind: 'text';
+}
+
+export type ParamSpec = IntParamSpec | ChoiceParamSpec | RationalParamSpec | TextParamSpec;
+
+/** The typed value of one spec: a choice's words, number (| 'auto'), Rational (| 'auto'), or text. */
+export type ParamValueOf<P> = P extends { kind: 'choice'; values: readonly (infer V)[] }
+  ? V
+  : P extends { kind: 'int'; auto: string }
+    ? number | 'auto'
+    : P extends { kind: 'int' }
+      ? number
+      : P extends { kind: 'rational'; auto: string }
+        ? Rational | 'auto'
+        : P extends { kind: 'rational' }
+          ? Rational
+          : string;
+
+/** The typed values of a list of specs, by name (what paramValues returns). */
+export type ParamValues<S extends readonly ParamSpec[]> = { [P in S[number] as P['name']]: ParamValueOf<P> };
+
+/**
+ * Declares a construction's parameters keeping their names, kinds and choice values as literal
+ * types, so paramValues(id, PARAMS, params) is typed ({ n: number; variant: 'corrected' | … }).
+ */
+export function defineParams<const S extends readonly ParamSpec[]>(specs: S): S {
+  return specs;
+}
+
+/** What a parameter allows, in words: "1..64", "auto, 0..64", "corrected, erratum-1", a rational's forms. */
+export function paramRange(p: ParamSpec): string {
+  if (p.forms !== undefined) return p.forms;
+  switch (p.kind) {
+    case 'int':
+      return `${p.auto !== undefined ? 'auto, ' : ''}${p.min ?? '-∞'}..${p.max ?? '∞'}`;
+    case 'choice':
+      return p.values.join(', ');
+    case 'rational':
+      return `${p.auto !== undefined ? 'auto, or ' : ''}${rationalWhat(p)} (1, 0.05, 3/64)`;
+    case 'text':
+      return 'text';
+  }
+}
+
+function rationalWhat(p: RationalParamSpec): string {
+  const bounds = p.min !== undefined || p.max !== undefined ? ` in ${p.min ?? '-∞'}..${p.max ?? '∞'}` : '';
+  return `${p.positive ? 'a positive number' : 'a number'}${bounds}`;
+}
+
+/** "a or b", "one of a, b, c". */
+function choiceWords(values: readonly string[]): string {
+  return values.length === 2 ? `${values[0]} or ${values[1]}` : values.length === 1 ? values[0] : `one of ${values.join(', ')}`;
+}
+
+/**
+ * One parameter's value from its raw form (CLI text, or a number a caller passed to build), the
+ * default where absent. Errors name the parameter, the construction and the range or the values.
+ * `style` 'cli' words a whole number out of range as resolveParams always has ("is 0, outside its
+ * range 1..32"); 'build' as the builders' readers have ("must be a whole number in 1..32, got 0").
+ */
+function parseParam(id: string, p: ParamSpec, raw: ParamValue | undefined, style: 'cli' | 'build'): number | string | Rational {
+  const value = raw ?? p.default;
+  const text = String(value).trim();
+  const shown = typeof value === 'number' ? String(value) : `"${value}"`;
+  const head = `parameter ${p.name} of ${id}`;
+  switch (p.kind) {
+    case 'int': {
+      if (p.auto !== undefined && text === 'auto') return 'auto';
+      const range = `${p.min ?? '-∞'}..${p.max ?? '∞'}`;
+      const what = `${p.auto !== undefined ? 'auto or ' : ''}a whole number in ${range}`;
+      const v = typeof value === 'number' ? value : Number(text);
+      if (!Number.isSafeInteger(v) || (typeof value === 'string' && !/^-?\d+$/.test(text))) throw new UsageError(`${head} must be ${what}, got ${shown}`);
+      if ((p.min !== undefined && v < p.min) || (p.max !== undefined && v > p.max)) {
+        throw new UsageError(style === 'cli' ? `${head} is ${v}, outside its range ${range}${p.auto !== undefined ? ' (or auto)' : ''}` : `${head} must be ${what}, got ${shown}`);
+      }
+      return v;
+    }
+    case 'choice':
+      if (!(p.values as readonly string[]).includes(text)) throw new UsageError(`${head} must be ${choiceWords(p.values)}, got "${String(value)}"`);
+      return text;
+    case 'rational': {
+      if (p.auto !== undefined && text === 'auto') return 'auto';
+      const what = `${p.auto !== undefined ? 'auto or ' : ''}${rationalWhat(p)} (1, 0.05, 3/64)`;
+      let r: Rational;
+      try {
+        r = parseRational(text);
+      } catch {
+        throw new UsageError(`${head} must be ${what}, got ${shown}`);
+      }
+      const below = p.positive === true && (r.s < 0n || r.n === 0n);
+      const outside = (p.min !== undefined && r.compare(p.min) < 0) || (p.max !== undefined && r.compare(p.max) > 0);
+      if (below || outside) throw new UsageError(`${head} must be ${what}, got ${shown}`);
+      return r;
+    }
+    case 'text':
+      return String(value);
+  }
+}
+
+/**
+ * One parameter read by its spec, typed: what a builder calls for a parameter whose spec it
+ * adjusts at build time (a maximum that depends on another parameter).
+ */
+export function readParam<const P extends ParamSpec>(id: string, spec: P, params: Params): ParamValueOf<P> {
+  return parseParam(id, spec, params[spec.name], 'build') as ParamValueOf<P>;
+}
+
+/**
+ * The parameters read by their specs, typed by name (defineParams keeps the names): what build()
+ * starts with. It takes CLI text or numbers (a test's build({ n: 8 }), a weakening's { loops: 3 }),
+ * fills the defaults, and refuses a bad value naming the parameter and its range or its values.
+ */
+export function paramValues<const S extends readonly ParamSpec[]>(id: string, specs: S, params: Params): ParamValues<S> {
+  const out: Record<string, number | string | Rational> = {};
+  for (const p of specs) out[p.name] = parseParam(id, p, params[p.name], 'build');
+  return out as ParamValues<S>;
+}
+
+/** An `auto` parameter's value: the number given, or the construction's own (computed only when asked). */
+export function orAuto<T>(value: T | 'auto', auto: () => T): T {
+  return value === 'auto' ? auto() : value;
+}
+
+/** Size claims as mathjs expressions in the construction's numeric scope (BuiltConstruction.sizeScope). */
 export type SizeKey = 'layersPerBlock' | 'loops' | 'width' | 'mlpWidth' | 'heads' | 'headDim' | 'bits';
 export type ClaimedSizes = Partial<Record<SizeKey, string>>;
 
 /** One interpreter setting a construction must hold under (exact, fixed:s with softmax, float64 with a scale). */
-export interface Check {
+export interface InterpreterCheck {
   label: string;
   interpreter: string;
   model: Model;
@@ -78,10 +229,10 @@ export function* allWords(w: WordSpace): Generator<number[]> {
   }
 }
 
-export interface Built<I, O> {
+export interface BuiltConstruction<I, O> {
   model: Model;
   /** Numbers the size formulas are evaluated in (n, G, p, s, …). */
-  scope: Record<string, number>;
+  sizeScope: Record<string, number>;
   /** Precision bits the theorem allows, when it names them (for fixed:s checks). */
   bits?: number;
   encode(input: I): number[];
@@ -101,7 +252,7 @@ export interface Built<I, O> {
    */
   exhaustive?: WordSpace;
   /** The interpreter settings to verify under; the first is the reference one (exact). */
-  checks: Check[];
+  checks: InterpreterCheck[];
   /**
    * Interpreter families ('fixed', 'float', 'exact') the construction declares no check for at
    * these parameters because the theorem says nothing there, and why (Theorem 5.2 on a source
@@ -126,6 +277,12 @@ export interface Built<I, O> {
    * decoder, whose greedy CoT `looped verify` checks against the algorithm's trace too.
    */
   cot?: CotRoute<I>;
+  /**
+   * What `looped certify` proves the model against (certify/abstraction.ts): the algorithm's state
+   * per position, the canonical residual of each state, each layer as a local rule. Given the
+   * model certified (the exact check, or a model file of the same layout).
+   */
+  abstraction?(model: Model): Abstraction<unknown>;
 }
 
 /** A non-looped decoder whose greedy CoT of `steps` tokens should equal an algorithm's trace. */
@@ -148,9 +305,9 @@ export function interpreterFamily(name: string): InterpreterFamily {
 }
 
 /** The model a run under `interpreter` uses: the construction's own check for it, else one of the same family, else the first. */
-export function modelFor(built: Built<unknown, unknown>, interpreter: string): Model {
+export function modelFor(built: BuiltConstruction<unknown, unknown>, interpreter: string): Model {
   const family = interpreterFamily;
-  const pick = (pred: (k: Check) => boolean) => built.checks.find(pred)?.model;
+  const pick = (pred: (k: InterpreterCheck) => boolean) => built.checks.find(pred)?.model;
   return pick((k) => k.interpreter === interpreter) ?? pick((k) => family(k.interpreter) === family(interpreter)) ?? built.checks[0].model;
 }
 
@@ -185,7 +342,7 @@ export interface Construction<I = unknown, O = unknown> {
   theorem: string;
   /** One paragraph. */
   statement: string;
-  params: ParamSpec[];
+  params: readonly ParamSpec[];
   claimed: ClaimedSizes;
   /** Where the built sizes differ from the claim, and why. */
   deviations?: string;
@@ -195,7 +352,12 @@ export interface Construction<I = unknown, O = unknown> {
    * defaults, `{ params: {} }`.
    */
   verifyAt?: VerifySetting[];
-  build(params: Params): Built<I, O>;
+  /**
+   * The settings `looped certify --all` certifies (each must be certified, or, marked `fails`,
+   * refuted); absent: the construction declares no abstraction.
+   */
+  certifyAt?: VerifySetting[];
+  build(params: Params): BuiltConstruction<I, O>;
   /**
    * The memory that building and running it takes, estimated from the parameters alone, where a
    * parameter can make it too big to fit (group-composition's |G|² MLP units): checked before the
@@ -205,17 +367,32 @@ export interface Construction<I = unknown, O = unknown> {
 }
 
 /**
- * What the user can lower when work does not fit: the parameters given away from their defaults
- * ("group=Z1000"), else every numeric parameter.
+ * A construction, checked against the contract with its input and answer types I and O: what a
+ * construction module exports (`export const mine = defineConstruction<number[], number>({ … })`).
+ * The object literal is typed in context (build's BuiltConstruction<I, O>, encode's input), and the result
+ * goes into a Construction[] (the registry, a construction file's default export) with no cast.
  */
-export function lowerHint(c: Construction, params: Params): string {
+export function defineConstruction<I, O>(c: Construction<I, O>): Construction<I, O> {
+  return c;
+}
+
+/**
+ * What the user can lower when work does not fit: the parameters given away from their defaults
+ * ("group=Z1000"), else every whole-number parameter that is not left at auto.
+ */
+export function lowerHint(c: Pick<Construction, 'params'>, params: Params): string {
   const changed = c.params.filter((p) => params[p.name] !== undefined && String(params[p.name]) !== p.default);
-  const named = (changed.length > 0 ? changed : c.params.filter((p) => p.kind === 'int')).map((p) => `${p.name}=${String(params[p.name])}`);
+  const numeric = c.params.filter((p) => p.kind === 'int' && params[p.name] !== 'auto');
+  const named = (changed.length > 0 ? changed : numeric).map((p) => `${p.name}=${String(params[p.name])}`);
   return named.length > 0 ? named.join(' or ') : 'its parameters';
 }
 
-/** Parses `k=v` parameters against the specs, filling defaults; names the parameter and its range on error. */
-export function resolveParams(c: Construction, given: Record<string, string>): Params {
+/**
+ * Parses `k=v` parameters against the specs, filling defaults; names the parameter and its range
+ * or its values on error. Whole numbers come back as numbers; `auto`, choices, rationals (checked,
+ * as given) and text as their text, so the result prints back as `--param` flags.
+ */
+export function resolveParams(c: Pick<Construction, 'id' | 'params'>, given: Record<string, string>): Params {
   const out: Params = {};
   for (const key of Object.keys(given)) {
     if (!c.params.some((p) => p.name === key)) {
@@ -224,20 +401,8 @@ export function resolveParams(c: Construction, given: Record<string, string>): P
     }
   }
   for (const p of c.params) {
-    const text = given[p.name] ?? p.default;
-    if (p.kind === 'int') {
-      const v = Number(text);
-      const range = `${p.min ?? '-∞'}..${p.max ?? '∞'}`;
-      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(v)) {
-        throw new UsageError(`parameter ${p.name} of ${c.id} must be a whole number in ${range}, got "${text}"`);
-      }
-      if ((p.min !== undefined && v < p.min) || (p.max !== undefined && v > p.max)) {
-        throw new UsageError(`parameter ${p.name} of ${c.id} is ${v}, outside its range ${range}`);
-      }
-      out[p.name] = v;
-    } else {
-      out[p.name] = text;
-    }
+    const v = parseParam(c.id, p, given[p.name], 'cli');
+    out[p.name] = typeof v === 'object' ? (given[p.name] ?? p.default).trim() : v;
   }
   return out;
 }
@@ -249,14 +414,14 @@ export interface SizeRow {
   built: number | null;
 }
 
-/** Built sizes beside the claimed formulas evaluated in the construction's scope. */
-export function compareSizes(c: Construction, built: { scope: Record<string, number>; bits?: number }, sizes: ModelSizes): SizeRow[] {
+/** Built sizes beside the claimed formulas evaluated in the construction's sizeScope. */
+export function compareSizes(c: Construction, built: { sizeScope: Record<string, number>; bits?: number }, sizes: ModelSizes): SizeRow[] {
   const keys: SizeKey[] = ['layersPerBlock', 'loops', 'width', 'mlpWidth', 'heads', 'headDim', 'bits'];
   return keys.map((key) => {
     const formula = c.claimed[key] ?? null;
     let claimed: number | null = null;
     if (formula !== null) {
-      const v: unknown = evaluate(formula, { ...built.scope });
+      const v: unknown = evaluate(formula, { ...built.sizeScope });
       claimed = typeof v === 'number' ? v : Number(v);
     }
     const b = key === 'bits' ? built.bits ?? null : sizes[key];

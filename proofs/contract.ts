@@ -4,9 +4,10 @@
 // What a build returns is checked the same way, on the first build.
 import { parse as parseFormula } from 'mathjs';
 import { UsageError } from '../common/errors.ts';
-import { type Built, type Construction, type SizeKey, resolveParams } from './construction.ts';
+import { type BuiltConstruction, type Construction, type ParamSpec, type SizeKey, resolveParams } from './construction.ts';
 
 const SIZE_KEYS: readonly SizeKey[] = ['layersPerBlock', 'loops', 'width', 'mlpWidth', 'heads', 'headDim', 'bits'];
+const PARAM_KINDS: readonly ParamSpec['kind'][] = ['int', 'choice', 'rational', 'text'];
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -23,7 +24,7 @@ export function checkConstruction(value: unknown, where: string): Construction {
     throw new UsageError(`${at}: ${why}`);
   };
   for (const field of ['title', 'theorem', 'statement'] as const) if (typeof value[field] !== 'string') bad(`${field} must be a string`);
-  if (typeof value.build !== 'function') bad('build must be a function (params) => Built');
+  if (typeof value.build !== 'function') bad('build must be a function (params) => BuiltConstruction');
   if (!Array.isArray(value.params)) bad('params must be an array of parameter specs (it may be empty)');
   const names = new Set<string>();
   (value.params as unknown[]).forEach((p, k) => {
@@ -33,9 +34,18 @@ export function checkConstruction(value: unknown, where: string): Construction {
     if (names.has(name)) bad(`parameter "${name}" is declared twice`);
     names.add(name);
     if (typeof spec.default !== 'string') bad(`parameter "${name}" has no default (a string, as the command line would give it)`);
-    if (spec.kind !== 'int' && spec.kind !== 'text') bad(`parameter "${name}": kind must be "int" or "text", got ${JSON.stringify(spec.kind) ?? 'nothing'}`);
+    if (!(PARAM_KINDS as readonly unknown[]).includes(spec.kind)) {
+      bad(`parameter "${name}": kind must be ${PARAM_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(spec.kind) ?? 'nothing'}`);
+    }
+    if (spec.kind === 'choice' && (!Array.isArray(spec.values) || spec.values.length === 0 || !spec.values.every((v) => typeof v === 'string'))) {
+      bad(`parameter "${name}": a choice needs values, a non-empty array of strings`);
+    }
+    if (spec.auto !== undefined && typeof spec.auto !== 'string') bad(`parameter "${name}": auto must be a string saying what auto stands for`);
     if (typeof spec.describe !== 'string') bad(`parameter "${name}" needs a describe string`);
-    for (const bound of ['min', 'max'] as const) if (spec[bound] !== undefined && !Number.isInteger(spec[bound])) bad(`parameter "${name}": ${bound} must be a whole number`);
+    for (const bound of ['min', 'max'] as const) {
+      const ok = spec.kind === 'rational' ? Number.isFinite(spec[bound]) : Number.isInteger(spec[bound]);
+      if (spec[bound] !== undefined && !ok) bad(`parameter "${name}": ${bound} must be a ${spec.kind === 'rational' ? 'finite number' : 'whole number'}`);
+    }
   });
   if (!isRecord(value.claimed)) bad('claimed must be an object of size formulas (mathjs expressions, e.g. { loops: "ceil(log2(n))" })');
   for (const [key, formula] of Object.entries(value.claimed as Record<string, unknown>)) {
@@ -57,13 +67,13 @@ export function checkConstruction(value: unknown, where: string): Construction {
 }
 
 /** What a build returned, checked for the fields every command reads; `at` names the construction. */
-export function checkBuilt(b: unknown, at: string): Built<unknown, unknown> {
+export function checkBuilt(b: unknown, at: string): BuiltConstruction<unknown, unknown> {
   const bad = (why: string): never => {
     throw new UsageError(`${at}: build returned ${why}`);
   };
-  if (!isRecord(b)) return bad(`${b === null ? 'null' : typeof b}, not a Built object`);
+  if (!isRecord(b)) return bad(`${b === null ? 'null' : typeof b}, not a BuiltConstruction object`);
   if (!isRecord(b.model) || !Array.isArray((b.model as Record<string, unknown>).stages)) bad('no model (a Model from createModel)');
-  if (!isRecord(b.scope)) bad('no scope (the numbers the size formulas are evaluated in)');
+  if (!isRecord(b.sizeScope)) bad('no sizeScope (the numbers the size formulas are evaluated in)');
   for (const fn of ['encode', 'decode', 'reference', 'equal', 'parseInput', 'formatAnswer', 'formatInput', 'arbitrary'] as const) {
     if (typeof b[fn] !== 'function') bad(`no ${fn} function`);
   }
@@ -71,5 +81,5 @@ export function checkBuilt(b: unknown, at: string): Built<unknown, unknown> {
   (b.checks as unknown[]).forEach((k, i) => {
     if (!isRecord(k) || typeof k.label !== 'string' || typeof k.interpreter !== 'string' || !isRecord(k.model)) bad(`checks[${i}] that is not { label, interpreter, model }`);
   });
-  return b as unknown as Built<unknown, unknown>;
+  return b as unknown as BuiltConstruction<unknown, unknown>;
 }

@@ -74,28 +74,36 @@
 // FLOAT64 SOFTMAX at scale β: an off-target key scores ≤ −2β·B_p, so each head's copy is off by at
 // most 9n·N·e^{−2βB_p} (< 10^{−10} at β = 1, p = 4); a step pair is 1-Lipschitz in its input, so q and
 // the digit are off by far less than the steps' margin and the readout's margin 1/2.
+//
+// LENGTH: under 500 lines, 76 of them this write-up; the token layout is in n-ary-addition/layout.ts,
+// and what is left is one builder (its three trees share one residual) and the registration.
 import fc from 'fast-check';
 import { InputError, UsageError } from '../common/errors.ts';
-import { addStage, createLayer, createMlp, createModel, type Mlp, type Model, withAttention } from '../simulators/model.ts';
+import { addStage, createLayer, createMlp, createModel, type Mlp, type Model } from '../simulators/model.ts';
 import type { Rational } from '../simulators/rational.ts';
-import { loopsParam, loopsParamSpec, scaleParam, scaleParamSpec } from './param-readers.ts';
+import { exactFixedFloatChecks } from './checks.ts';
+import { loopsAndScaleWeakening, loopsParamSpec, scaleParamSpec } from './param-readers.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { space } from '../simulators/space.ts';
-import { sourceIndices } from '../tasks/group-composition.ts';
 import {
   COLUMNS,
   MAX_OPERAND,
   OPERAND_DIGITS,
   additionRounds,
-  answerDigits,
   fullSumDigits,
   operandsArbitrary,
   roundCount,
 } from '../tasks/n-ary-addition.ts';
 import { assertJsonDepth } from '../common/json-depth.ts';
-import { bitsFor, embedPositionCodes } from './codes.ts';
-import type { Built, Check, Construction, ParamSpec, Params } from './construction.ts';
+import { embedPositionCodes } from './codes.ts';
+import { type BuiltConstruction, type Params, defineConstruction, defineParams, orAuto, paramValues } from './construction.ts';
+import { echoItem, parseJsonArray } from './input-parsing.ts';
 import { addOneHotHead } from './gadgets/lemma-b4.ts';
+
+import { carrySteps, digitPosition, digitSteps, layoutFor, operatorPosition, precisionBits, slotPosition, sourcesOf, treePosition } from './n-ary-addition/layout.ts';
+
+// The layout's names, for the tests and explain.
+export { type Layout, carrySteps, digitPosition, digitSteps, largestL, layoutFor, operatorPosition, precisionBits, slotPosition, sourcesAt, treePosition } from './n-ary-addition/layout.ts';
 
 const ID = 'n-ary-addition';
 
@@ -107,56 +115,6 @@ export type DigitsAnswer = string | null;
 export const MIN_N = 2;
 export const MAX_N = 32;
 export const DEFAULT_FLOAT_SCALE = '1';
-
-/** Positions of the token format (tasks/n-ary-addition.ts). */
-export interface Layout {
-  n: number;
-  /** Answer digits. */
-  D: number;
-  /** Positions in all: 4n + 1 + D. */
-  N: number;
-  /** Bits of the position codes: ⌈log2 N⌉. */
-  p: number;
-}
-
-export function layoutFor(n: number): Layout {
-  const D = answerDigits(n);
-  const N = (OPERAND_DIGITS + 1) * n + 1 + D;
-  return { n, D, N, p: bitsFor(N) };
-}
-
-/** Position of digit j (0 = units) of operand k = 1..n. */
-export const digitPosition = (k: number, j: number): number => (OPERAND_DIGITS + 1) * k - 1 - j;
-/** Position of column j's tree index m (0 is the start slot, shared by the three trees). */
-export const treePosition = (j: number, m: number): number => (m === 0 ? 0 : digitPosition(m, j));
-/** Position of the operator after operand k ('+', or '=' after operand n). */
-export const operatorPosition = (k: number): number => (OPERAND_DIGITS + 1) * k;
-/** Position of the slot that holds digit k of the sum (k = 0 the units; slots run most significant first). */
-export const slotPosition = (L: Layout, k: number): number => (OPERAND_DIGITS + 1) * L.n + L.D - k;
-
-/** Least s with B_s = 2^s − 2^{−s} ≥ 1000n: every partial sum in F_s is then exact (module comment). */
-export function precisionBits(n: number): number {
-  const X = (MAX_OPERAND + 1) * n;
-  let s = 1;
-  while (2 ** s - 2 ** -s < X) s++;
-  return s;
-}
-
-/** What each position reads with its three heads, and its role. */
-function sourcesOf(L: Layout, i: number): [number, number, number] {
-  const { n, D } = L;
-  if (i === 0) return [0, 0, 0];
-  const slotBase = (OPERAND_DIGITS + 1) * n;
-  if (i > slotBase) {
-    if (i > slotBase + D) throw new RangeError(`position ${i} is past the last answer slot ${slotBase + D}`);
-    return [treePosition(0, n), treePosition(1, n), treePosition(2, n)];
-  }
-  if (i % (OPERAND_DIGITS + 1) === 0) return [0, 0, 0]; // '+' or '='
-  const k = Math.ceil(i / (OPERAND_DIGITS + 1)); // operand k's digits are at 4k−3..4k−1
-  const j = (OPERAND_DIGITS + 1) * k - 1 - i; // column of this digit
-  const [a, b] = sourceIndices(k, n);
-  return [treePosition(j, a), treePosition(j, b), 0];
-}
 
 export interface AdditionSpec {
   n: number;
@@ -172,21 +130,6 @@ const TOKEN = Object.fromEntries(VOCAB.map((t, k) => [t, k])) as Record<string, 
 
 function bitLabels(name: string, size: number): string[] {
   return Array.from({ length: size }, (_, k) => `${name}[${k}]`);
-}
-
-/** Lmax_k: the largest L_k = Σ_{j ≤ min(k, 2)} 10^j·C_j, with every C_j ≤ 9n. */
-export const largestL = (n: number, k: number): number => n * (10 ** (Math.min(k, COLUMNS - 1) + 1) - 1);
-
-/** Thresholds of digit k's carry count q = floor(L_k / 10^{k+1}): a = j·10^{k+1} for j = 1..floor(Lmax_k / 10^{k+1}). */
-export function carrySteps(n: number, k: number): number[] {
-  const J2 = Math.floor(largestL(n, k) / 10 ** (k + 1));
-  return Array.from({ length: J2 }, (_, j) => (j + 1) * 10 ** (k + 1));
-}
-
-/** Thresholds of digit k itself, floor(r / 10^k) with r < 10^{k+1}: a = j·10^k for j = 1..min(9, floor(Lmax_k / 10^k)). */
-export function digitSteps(n: number, k: number): number[] {
-  const J = Math.min(9, Math.floor(largestL(n, k) / 10 ** k));
-  return Array.from({ length: J }, (_, j) => (j + 1) * 10 ** k);
 }
 
 /** The model for n operands with `loops` loops (no checks). */
@@ -323,21 +266,15 @@ export function buildModel(spec: AdditionSpec): Model {
 
 // ---------------------------------------------------------------- parameters
 
-export const PARAMS: ParamSpec[] = [
+export const PARAMS = defineParams([
   { name: 'n', describe: `number of ${OPERAND_DIGITS}-digit operands`, default: '8', kind: 'int', min: MIN_N, max: MAX_N },
   loopsParamSpec('⌈log2 n⌉ + 1'),
   scaleParamSpec(DEFAULT_FLOAT_SCALE),
-];
+]);
 
 export function readParams(params: Params): AdditionSpec {
-  const rawN = params.n ?? 8;
-  const n = typeof rawN === 'number' ? rawN : Number(rawN);
-  if (!Number.isSafeInteger(n) || n < MIN_N || n > MAX_N || (typeof rawN === 'string' && !/^\s*\d+\s*$/.test(rawN))) {
-    throw new UsageError(`parameter n of ${ID} must be a whole number in ${MIN_N}..${MAX_N}, got ${String(rawN)}`);
-  }
-  const loops = loopsParam(ID, params, roundCount(n));
-  const floatScale = scaleParam(ID, params, DEFAULT_FLOAT_SCALE);
-  return { n, loops, floatScale };
+  const { n, loops, scale } = paramValues(ID, PARAMS, params);
+  return { n, loops: orAuto(loops, () => roundCount(n)), floatScale: scale };
 }
 
 // ---------------------------------------------------------------- input and answer
@@ -352,18 +289,14 @@ export function parseOperands(text: string, n: number): Operands {
   assertJsonDepth(trimmed); // before anything parses or quotes it
   let nums: Operands;
   if (trimmed.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch (e) {
-      throw new InputError(`${ID}: the input must be a JSON array of ${n} numbers 0..${MAX_OPERAND}, or the paper's text like "315+120+045+824=" (${(e as Error).message})`);
-    }
-    if (!Array.isArray(parsed)) throw new InputError(`${ID}: the input must be a JSON array of numbers 0..${MAX_OPERAND}`);
-    nums = parsed.map((x: unknown, j: number) => {
-      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > MAX_OPERAND) {
-        throw new InputError(`${ID}: operand ${j + 1} is ${JSON.stringify(x)}; operands are whole numbers 0..${MAX_OPERAND}`);
-      }
-      return x;
+    nums = parseJsonArray(trimmed, {
+      where: ID,
+      expected: `${n} numbers 0..${MAX_OPERAND}`,
+      example: `[315,120,45,824], or the paper's text like "315+120+045+824="`,
+      item: (x, j) => {
+        if (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_OPERAND) return x;
+        throw new Error(`operand ${j + 1} is ${echoItem(x)}; operands are whole numbers 0..${MAX_OPERAND}`);
+      },
     });
   } else {
     let body = trimmed;
@@ -401,25 +334,18 @@ export function formatOperands(nums: readonly number[]): string {
 
 // ---------------------------------------------------------------- the construction
 
-export function buildAddition(spec: AdditionSpec): Built<Operands, DigitsAnswer> {
+export function buildAddition(spec: AdditionSpec): BuiltConstruction<Operands, DigitsAnswer> {
   const { n, loops, floatScale } = spec;
   const L = layoutFor(n);
   const { D, p } = L;
   const model = buildModel(spec);
   const s = precisionBits(n);
-  const checks: Check[] = [
-    { label: 'exact, hard attention', interpreter: 'exact', model },
-    {
-      label: `fixed:${s}, softmax (one-hot exactly: scores 0 or ≤ −2B_${p}; every partial sum within ±1000n ≤ B_s)`,
-      interpreter: `fixed:${s}`,
-      model: withAttention(model, 'softmax'),
-    },
-    {
-      label: `float64, softmax at scale ${floatScale.toFraction()} (off-target weight ≤ e^{−2·scale·B_${p}} each)`,
-      interpreter: 'float64',
-      model: withAttention(model, 'softmax', floatScale),
-    },
-  ];
+  const checks = exactFixedFloatChecks(model, {
+    bits: s,
+    fixedWhy: `one-hot exactly: scores 0 or ≤ −2B_${p}; every partial sum within ±1000n ≤ B_s`,
+    floatScale,
+    floatWhy: `off-target weight ≤ e^{−2·scale·B_${p}} each`,
+  });
   const check = (nums: readonly number[]): void => {
     if (nums.length !== n) throw new InputError(`${ID} was built for n = ${n} operands but the input has ${nums.length}; pass --param n=${nums.length}`);
     nums.forEach((x, j) => {
@@ -434,7 +360,7 @@ export function buildAddition(spec: AdditionSpec): Built<Operands, DigitsAnswer>
   };
   return {
     model,
-    scope: { n, D, N: L.N, p },
+    sizeScope: { n, D, N: L.N, p },
     bits: s,
     encode(nums) {
       check(nums);
@@ -483,18 +409,7 @@ export function buildAddition(spec: AdditionSpec): Built<Operands, DigitsAnswer>
         return rows;
       },
     },
-    weaken(w): { params: Params; describe: string } | null {
-      switch (w.kind) {
-        case 'none':
-          return { params: {}, describe: 'as built' };
-        case 'loops':
-          return { params: { loops: w.loops }, describe: `${w.loops} loop${w.loops === 1 ? '' : 's'} (the claim is ⌈log2 ${n}⌉ + 1 = ${roundCount(n)})` };
-        case 'bits':
-          return null;
-        case 'scale':
-          return { params: { scale: String(w.scale) }, describe: `softmax in float64 at scale ${w.scale} (the stated scale is ${DEFAULT_FLOAT_SCALE})` };
-      }
-    },
+    weaken: (w) => loopsAndScaleWeakening(w, { none: 'as built', claim: `⌈log2 ${n}⌉ + 1 = ${roundCount(n)}`, scale: DEFAULT_FLOAT_SCALE }),
     extraLoopsStable: {
       holds: true,
       why:
@@ -507,7 +422,7 @@ export function buildAddition(spec: AdditionSpec): Built<Operands, DigitsAnswer>
 /** Position bits as a mathjs expression in n: ⌈log2 N⌉ with N = 4n + 1 + D, D = floor(log10(999n)) + 1. */
 const P_FORMULA = 'ceil(log2(4*n + 2 + floor(log10(999*n))))';
 
-export const naryAddition: Construction<Operands, DigitsAnswer> = {
+export const naryAddition = defineConstruction<Operands, DigitsAnswer>({
   id: ID,
   title: 'n-ary addition, the full sum in decimal digits, in ⌈log2 n⌉ + 1 loops of a 2-layer block',
   theorem: 'Proposition (this project; the task of Section 4)',
@@ -549,7 +464,4 @@ export const naryAddition: Construction<Operands, DigitsAnswer> = {
   build(params) {
     return buildAddition(readParams(params));
   },
-};
-
-/** The three positions position i reads (its src1, src2, src3 codes), for tests and explain. */
-export const sourcesAt = (n: number, i: number): [number, number, number] => sourcesOf(layoutFor(n), i);
+});

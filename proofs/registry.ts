@@ -3,9 +3,9 @@
 // `looped list` prints). Construction modules never import this file; examples/subleq.ts imports the
 // public entry point, which re-exports this file, and calls nothing of it at load, so that cycle is harmless.
 import { UsageError } from '../common/errors.ts';
-import { automatonTask } from './cot-tasks/automaton.ts';
-import { circuitTask } from './cot-tasks/circuit.ts';
-import { pHopCotTask } from './cot-tasks/p-hop.ts';
+import { cotAutomatonTask } from './cot-tasks/automaton.ts';
+import { cotCircuitTask } from './cot-tasks/circuit.ts';
+import { cotPHopTask } from './cot-tasks/p-hop.ts';
 import { cotTaskConstruction } from './cot-tasks/task.ts';
 import { type Construction, lowerHint } from './construction.ts';
 import { activity } from '../simulators/activity.ts';
@@ -18,34 +18,34 @@ import { lemmaB10Increment } from './gadgets/increment.ts';
 import { lemmaB4 } from './gadgets/lemma-b4.ts';
 import { lemmaB9Shift } from './gadgets/shift.ts';
 import { pHopDirect } from './p-hop/direct.ts';
-import { pHopLooped } from './p-hop/looped.ts';
+import { pHop } from './p-hop/looped.ts';
 import { cor53Compiled } from './compositions/cor-5-3-compiled.ts';
 import { groupComposition } from './thm-5-1-group-composition.ts';
 import { naryAddition } from './n-ary-addition.ts';
-import { loopOneLayer } from './thm-5-2-loop-one-layer.ts';
-import { cotLoops } from './thm-5-4-cot-loops.ts';
+import { thm52 } from './thm-5-2-loop-one-layer.ts';
+import { thm54 } from './thm-5-4-cot-loops.ts';
 import { subleq } from '../examples/subleq.ts';
 
 const constructions: Construction[] = [
   // gadgets and theorems are listed here
-  lemmaB4 as Construction,
-  lemmaB9Shift as Construction,
-  lemmaB6Argmax as Construction,
-  lemmaB7DecodeEmbed as Construction,
-  lemmaB8Gate as Construction,
-  lemmaB10Increment as Construction,
-  lemmaB11Comparator as Construction,
-  groupComposition as Construction,
-  naryAddition as Construction,
-  pHopDirect as Construction,
-  pHopLooped as Construction,
-  loopOneLayer as Construction,
-  cor53Compiled as Construction,
-  cotLoops as Construction,
-  cotTaskConstruction(automatonTask) as Construction,
-  cotTaskConstruction(pHopCotTask) as Construction,
-  cotTaskConstruction(circuitTask) as Construction,
-  subleq as Construction,
+  lemmaB4,
+  lemmaB9Shift,
+  lemmaB6Argmax,
+  lemmaB7DecodeEmbed,
+  lemmaB8Gate,
+  lemmaB10Increment,
+  lemmaB11Comparator,
+  groupComposition,
+  naryAddition,
+  pHopDirect,
+  pHop,
+  thm52,
+  cor53Compiled,
+  thm54,
+  cotTaskConstruction(cotAutomatonTask),
+  cotTaskConstruction(cotPHopTask),
+  cotTaskConstruction(cotCircuitTask),
+  subleq,
 ];
 
 /**

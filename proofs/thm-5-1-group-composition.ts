@@ -66,21 +66,26 @@
 // printed ("negative queries"), so each head attends to the position whose code is farthest from
 // the source (its bitwise complement when that exists). Both fail; tests/thm-5-1.test.ts finds
 // shrunk counterexamples with properties/counterexample.ts.
+//
+// LENGTH: about 500 lines, 68 of them this write-up; the rest is one builder whose heads, MLP and
+// readout share its local layout, and the registration. The I/O of group words is the last part.
 import fc from 'fast-check';
 import { InputError, UsageError } from '../common/errors.ts';
-import { addStage, createLayer, createMlp, createModel, type Model, withAttention } from '../simulators/model.ts';
+import { addStage, createLayer, createMlp, createModel, type Model } from '../simulators/model.ts';
 import type { Rational } from '../simulators/rational.ts';
-import { loopsParam, loopsParamSpec, scaleParam, scaleParamSpec } from './param-readers.ts';
+import { exactFixedFloatChecks } from './checks.ts';
+import { loopsAndScaleWeakening, loopsParamSpec, scaleParamSpec } from './param-readers.ts';
 import type { RunResult } from '../simulators/result.ts';
 import { space } from '../simulators/space.ts';
 import { algorithm2RoundCount, algorithm2Rounds, compose, groupSequenceArbitrary, sourceIndices } from '../tasks/group-composition.ts';
 import { BYTES_PER_NONZERO } from '../simulators/preflight.ts';
-import { type FiniteGroup, elementCodeBits, formatElement, parseElement, parseGroupName } from '../tasks/groups.ts';
+import { type FiniteGroup, formatElement, parseElement, parseGroupName } from '../tasks/groups.ts';
 import { readTableText } from '../simulators/regular-file.ts';
 import { bitsFor, decodeSbin, embedPositionCodes, sbin } from './codes.ts';
-import type { Built, Check, Construction, ParamSpec, Params } from './construction.ts';
-import { addOneHotHead } from './gadgets/lemma-b4.ts';
-import { assertJsonDepth } from '../common/json-depth.ts';
+import { type BuiltConstruction, type Params, defineConstruction, defineParams, orAuto, paramValues } from './construction.ts';
+import { parseJsonArray } from './input-parsing.ts';
+import { ONE_HOT_QK, addOneHotHead } from './gadgets/lemma-b4.ts';
+import { groupCompositionAbstraction } from '../certify/abstractions/group-composition.ts';
 
 const ID = 'group-composition';
 
@@ -109,7 +114,7 @@ const boundOf = (s: number) => 2 ** s - 2 ** -s;
  * partial sum of an MLP pre-activation saturates in F_s (see the module comment). = ⌊log2 b⌋ + 3.
  */
 export function precisionBits(G: FiniteGroup): number {
-  const b = elementCodeBits(G);
+  const b = bitsFor(G.order);
   let s = 1;
   while (boundOf(s) < 4 * b) s++;
   return s;
@@ -129,7 +134,7 @@ export interface GroupCompositionSpec {
 }
 
 /** The ±1 code of an element, b bits. */
-export const elementCode = (G: FiniteGroup, a: number): number[] => sbin(a, elementCodeBits(G));
+export const elementCode = (G: FiniteGroup, a: number): number[] => sbin(a, bitsFor(G.order));
 
 /** The element a g-like vector codes, or null unless every entry is exactly ±1 and the index is < |G|. */
 export function decodeElement(G: FiniteGroup, v: readonly number[]): number | null {
@@ -159,7 +164,7 @@ export function buildModel(spec: GroupCompositionSpec): Model {
   const { G, n } = spec;
   const variant = spec.variant ?? 'corrected';
   const loops = spec.loops ?? algorithm2RoundCount(n);
-  const b = elementCodeBits(G);
+  const b = bitsFor(G.order);
   const p = bitsFor(n + 1);
   const e = (a: number) => elementCode(G, a);
   const ones = new Array<number>(b).fill(1);
@@ -227,7 +232,7 @@ export function buildModel(spec: GroupCompositionSpec): Model {
   if (variant === 'erratum-2') {
     // "Negative queries", as printed: the code half of each query is −sbin(source).
     heads.forEach((head, k) => {
-      for (let bit = 0; bit < p; bit++) head.W_Q.set([k === 0 ? 'src1' : 'src2', bit], `code.${bit}`, -1);
+      for (let bit = 0; bit < p; bit++) head.W_Q.set([k === 0 ? 'src1' : 'src2', bit], ONE_HOT_QK.code(bit), -1);
     });
   }
 
@@ -290,65 +295,47 @@ function bitLabels(name: string, size: number): string[] {
 
 const GROUP_FORMS = 'Z<m>, D<m>, S<k> (k ≤ 5), products like Z2xS3, table:<file.json>';
 
-export const PARAMS: ParamSpec[] = [
+export const PARAMS = defineParams([
   { name: 'group', describe: 'the finite group G', default: 'S3', kind: 'text', forms: GROUP_FORMS },
   { name: 'n', describe: 'number of group elements g_1..g_n (the input has positions 0..n, # first)', default: '8', kind: 'int', min: 1, max: MAX_N },
   {
     name: 'variant',
     describe: 'corrected (default), or the construction exactly as printed: erratum-1 (both heads read max(2i−n−1, 0)), erratum-2 (negative queries)',
     default: 'corrected',
-    kind: 'text',
-    forms: VARIANTS.join(', '),
+    kind: 'choice',
+    values: VARIANTS,
   },
   loopsParamSpec('⌈log2 n⌉'),
   scaleParamSpec(DEFAULT_FLOAT_SCALE),
-];
+]);
 
 /** Reads the parameters (numbers or CLI text); every error names the parameter and what it allows. */
 export function readParams(params: Params): Required<GroupCompositionSpec> {
-  const groupText = String(params.group ?? 'S3');
+  const { group, n, variant, loops, scale } = paramValues(ID, PARAMS, params);
   let G: FiniteGroup;
   try {
-    G = parseGroupName(groupText, readTableText);
+    G = parseGroupName(group, readTableText);
   } catch (e) {
     throw new UsageError(`parameter group of ${ID}: ${(e as Error).message}`);
   }
-  const rawN = params.n ?? 8;
-  const n = typeof rawN === 'number' ? rawN : Number(rawN);
-  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_N) {
-    throw new UsageError(`parameter n of ${ID} must be a whole number in 1..${MAX_N}, got ${String(rawN)}`);
-  }
-  const variant = String(params.variant ?? 'corrected');
-  if (!(VARIANTS as readonly string[]).includes(variant)) {
-    throw new UsageError(`parameter variant of ${ID} must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
-  }
-  const loops = loopsParam(ID, params, algorithm2RoundCount(n));
-  const floatScale = scaleParam(ID, params, DEFAULT_FLOAT_SCALE);
-  return { G, n, variant: variant as Variant, loops, floatScale };
+  return { G, n, variant, loops: orAuto(loops, () => algorithm2RoundCount(n)), floatScale: scale };
 }
 
 // ---------------------------------------------------------------- the construction
 
 /** Builds the model with its checks, encoders and lockstep (what `build(params)` returns). */
-export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Built<GroupWord, GroupAnswer> {
+export function buildGroupComposition(spec: Required<GroupCompositionSpec>): BuiltConstruction<GroupWord, GroupAnswer> {
   const { G, n, loops, floatScale } = spec;
   const model = buildModel(spec);
   const s = precisionBits(G);
   const { start } = vocabulary(G);
   const p = bitsFor(n + 1);
-  const checks: Check[] = [
-    { label: 'exact, hard attention', interpreter: 'exact', model },
-    {
-      label: `fixed:${s}, softmax (one-hot exactly: scores 0 or −B_s; MLP sums within B_s ≥ 4⌈log2|G|⌉)`,
-      interpreter: `fixed:${s}`,
-      model: withAttention(model, 'softmax'),
-    },
-    {
-      label: `float64, softmax at scale ${floatScale.toFraction()} (off-target weight ≤ e^{−2·scale·B_${p}} each)`,
-      interpreter: 'float64',
-      model: withAttention(model, 'softmax', floatScale),
-    },
-  ];
+  const checks = exactFixedFloatChecks(model, {
+    bits: s,
+    fixedWhy: 'one-hot exactly: scores 0 or −B_s; MLP sums within B_s ≥ 4⌈log2|G|⌉',
+    floatScale,
+    floatWhy: `off-target weight ≤ e^{−2·scale·B_${p}} each`,
+  });
   const checkWord = (word: readonly number[]): void => {
     if (word.length !== n) {
       throw new InputError(
@@ -361,7 +348,7 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
   };
   return {
     model,
-    scope: { n, G: G.order },
+    sizeScope: { n, G: G.order },
     bits: s,
     encode(word) {
       checkWord(word);
@@ -380,6 +367,8 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
     arbitrary: () => groupSequenceArbitrary(G, n),
     exhaustive: { symbols: G.order, minLength: n, maxLength: n },
     checks,
+    // The corrected layout whatever the variant built: a variant that embeds or reads otherwise fails an obligation.
+    abstraction: (m) => groupCompositionAbstraction(m, G, n),
     lockstep: {
       describe: `after loop t, g at every position 0..${n} decodes to Algorithm 2's state after round t`,
       compare(word, run) {
@@ -388,10 +377,9 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
         if (trace === undefined) throw new Error(`${ID} lockstep needs a run with { trace: true }`);
         const rows: { loop: number; expected: unknown; got: unknown }[] = [];
         for (let t = 1; t <= loops; t++) {
-          const snap = trace.afterLoop(t);
-          const { offset, size } = model.residual.range('g');
-          const got = snap.values.map((row) => {
-            const v = row.slice(offset, offset + size);
+          const { key, values } = trace.afterLoop(t);
+          const got = values.map((_, i) => {
+            const v = trace.read(key, 'g', i);
             const a = decodeElement(G, v);
             return a === null ? `not a code: [${v.join(', ')}]` : G.elementNames[a];
           });
@@ -401,18 +389,7 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
       },
     },
     // Loops and scale are this construction's own parameters, so a weakened run replays as `looped run --param …`.
-    weaken(w): { params: Params; describe: string } | null {
-      switch (w.kind) {
-        case 'none':
-          return { params: {}, describe: VARIANT_DESCRIPTIONS[spec.variant] };
-        case 'loops':
-          return { params: { loops: w.loops }, describe: `${w.loops} loop${w.loops === 1 ? '' : 's'} (the claim is ⌈log2 ${n}⌉ = ${algorithm2RoundCount(n)})` };
-        case 'bits':
-          return null;
-        case 'scale':
-          return { params: { scale: String(w.scale) }, describe: `softmax in float64 at scale ${w.scale} (the stated scale is ${DEFAULT_FLOAT_SCALE})` };
-      }
-    },
+    weaken: (w) => loopsAndScaleWeakening(w, { none: VARIANT_DESCRIPTIONS[spec.variant], claim: `⌈log2 ${n}⌉ = ${algorithm2RoundCount(n)}`, scale: DEFAULT_FLOAT_SCALE }),
     extraLoopsStable: {
       holds: true,
       why:
@@ -425,22 +402,19 @@ export function buildGroupComposition(spec: Required<GroupCompositionSpec>): Bui
 
 /** Reads `[g_1, …, g_n]` as JSON, each element in the group's notation; errors name the position and the group. */
 export function parseWord(G: FiniteGroup, text: string): GroupWord {
-  assertJsonDepth(text);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`${ID}: the input must be a JSON array of ${G.name} elements, like ${exampleWord(G)} (${(e as Error).message})`);
-  }
-  if (!Array.isArray(parsed)) throw new InputError(`${ID}: the input must be a JSON array of ${G.name} elements, like ${exampleWord(G)}`);
-  return parsed.map((item: unknown, j: number) => {
-    const asText = typeof item === 'string' ? item : JSON.stringify(item);
-    try {
-      if (item === null || typeof item === 'boolean' || (typeof item === 'object' && !Array.isArray(item))) throw new Error(`${asText} is not an element of ${G.name}`);
-      return parseElement(G, asText);
-    } catch (e) {
-      throw new InputError(`${ID}: element ${j + 1} of the input (g_${j + 1}, position ${j + 1}): ${(e as Error).message}`);
-    }
+  return parseJsonArray(text, {
+    where: ID,
+    expected: `${G.name} elements`,
+    example: exampleWord(G),
+    item: (item, j) => {
+      const asText = typeof item === 'string' ? item : JSON.stringify(item);
+      try {
+        if (item === null || typeof item === 'boolean' || (typeof item === 'object' && !Array.isArray(item))) throw new Error(`${asText} is not an element of ${G.name}`);
+        return parseElement(G, asText);
+      } catch (e) {
+        throw new Error(`element ${j + 1} of the input (g_${j + 1}, position ${j + 1}): ${(e as Error).message}`);
+      }
+    },
   });
 }
 
@@ -449,7 +423,7 @@ function exampleWord(G: FiniteGroup): string {
   return JSON.stringify(some);
 }
 
-export const groupComposition: Construction<GroupWord, GroupAnswer> = {
+export const groupComposition = defineConstruction<GroupWord, GroupAnswer>({
   id: ID,
   title: 'Group composition in ⌈log2 n⌉ loops of one layer',
   theorem: 'Theorem 5.1',
@@ -496,6 +470,15 @@ export const groupComposition: Construction<GroupWord, GroupAnswer> = {
     { params: { variant: 'erratum-1' }, fails: 'erratum 1: both heads read max(2i − n − 1, 0), so g_i ← g_a ∘ g_a' },
     { params: { variant: 'erratum-2' }, fails: 'erratum 2: negative queries make the matching position the least score' },
   ],
+  certifyAt: [
+    { params: { group: 'S5', n: '64' }, paper: 'Theorem 5.1 on the S5 word problem at n = 64: 120^64 inputs' },
+    { params: { group: 'S3', n: '256' } },
+    { params: { group: 'Z2', n: '256' } },
+    { params: { group: 'D4', n: '64' } },
+    { params: { variant: 'erratum-1' }, fails: 'erratum 1: both heads read max(2i − n − 1, 0)' },
+    { params: { variant: 'erratum-2' }, fails: 'erratum 2: negative queries' },
+    { params: { group: 'S5', n: '64', loops: '5' }, fails: 'one loop fewer than ⌈log2 64⌉ = 6' },
+  ],
   build(params) {
     return buildGroupComposition(readParams(params));
   },
@@ -504,10 +487,10 @@ export const groupComposition: Construction<GroupWord, GroupAnswer> = {
     // 3⌈log2|G|⌉ + 1 nonzeros a unit (measured 4.32M against 4.48M estimated at Z400), held by an
     // interpreter at BYTES_PER_NONZERO each, beside the dense W_in and W_out of the build.
     const { G, n } = readParams(params);
-    const bits = elementCodeBits(G);
+    const bits = bitsFor(G.order);
     const units = G.order ** 2 + 6 * bits;
     const width = 3 * (bits + Math.ceil(Math.log2(n + 1)));
     const bytes = units * (3 * bits + 1) * BYTES_PER_NONZERO + 2 * 8 * width * units;
     return { bytes, what: `|G| = ${G.order}: an MLP of ${units.toLocaleString('en-US')} units over a width of ${width}` };
   },
-};
+});

@@ -4,12 +4,12 @@
 //   loops  — L loops instead of the claimed count, exact arithmetic, hard attention;
 //   bits   — the construction's fixed-point check under fixed:s (softmax as the paper computes it);
 //   scale  — softmax in float64 with every score multiplied by β.
-// Where a construction's own parameters express a weakening (Built.weaken: group-composition's
+// Where a construction's own parameters express a weakening (BuiltConstruction.weaken: group-composition's
 // loops and scale, p-hop's loops and scale, p-hop-direct's layers for "one layer fewer"), the
 // search rebuilds it with them; otherwise it transforms the model: every stage looped L times
 // (withLoops), the hard construction as a softmax model at scale β (withAttention).
 //
-// A search is a seeded fast-check run over the construction's inputs (Built.searchArbitrary where
+// A search is a seeded fast-check run over the construction's inputs (BuiltConstruction.searchArbitrary where
 // it has one, else arbitrary(); `inputs: 'checks'` takes arbitrary(), what `looped verify` draws),
 // each answer compared with the reference algorithm; a failure is shrunk and returned with
 // fast-check's seed and path and two commands:
@@ -20,7 +20,7 @@
 // fewestPassingBits scans s upward; smallestPassingScale bisects β on a log scale. Both report
 // what passed on every sample tried, which is evidence, not proof: a larger sample may fail.
 import fc from 'fast-check';
-import { type Built, type Construction, type Params, type Weakening, modelFor, commandName } from '../proofs/construction.ts';
+import { type BuiltConstruction, type Construction, type Params, type Weakening, modelFor, commandName } from '../proofs/construction.ts';
 import { UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, withAttention, withLoops } from '../simulators/model.ts';
@@ -67,7 +67,7 @@ export interface SearchResult {
 }
 
 export interface WeakenedSetting {
-  built: Built<unknown, unknown>;
+  built: BuiltConstruction<unknown, unknown>;
   params: Params;
   model: Model;
   interpreter: string;
@@ -83,12 +83,12 @@ export function weakenedSetting(c: Construction, params: Params, w: Weakening): 
   if (w.kind === 'loops' && (!Number.isSafeInteger(w.loops) || w.loops < 0)) throw new UsageError(`--loops must be a whole number ≥ 0, got ${w.loops}`);
   if (w.kind === 'bits') interpreterByName(`fixed:${w.bits}`); // validates the range
   if (w.kind === 'scale' && (!(w.scale > 0) || !Number.isFinite(w.scale))) throw new UsageError(`--scale must be a positive number, got ${w.scale}`);
-  const base = c.build(params) as Built<unknown, unknown>;
+  const base = c.build(params) as BuiltConstruction<unknown, unknown>;
   const own = base.weaken?.(w) ?? null;
   // The construction's own parameters go last, so they read as the change (`--param loops=2`).
   const names = Object.keys(own?.params ?? {});
   const weakParams = own ? { ...Object.fromEntries(Object.entries(params).filter(([k]) => !names.includes(k))), ...own.params } : params;
-  const built = names.length > 0 ? (c.build(weakParams) as Built<unknown, unknown>) : base;
+  const built = names.length > 0 ? (c.build(weakParams) as BuiltConstruction<unknown, unknown>) : base;
   const hard = built.checks[0];
   const interpreter = w.kind === 'bits' ? `fixed:${w.bits}` : w.kind === 'scale' ? 'float64' : hard.interpreter;
   const setting = { built, params: weakParams, interpreter, runFlags: `--interpreter ${interpreter}` };

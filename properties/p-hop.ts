@@ -4,10 +4,10 @@
 //   uniformInputs / paperSamplerInputs                         the two input distributions
 // Counterexample searches under a weakening (one loop or layer fewer, fewer bits, a smaller
 // softmax scale) are the generic ones of properties/counterexample.ts: the constructions say how
-// their own parameters express a weakening (pHopWeaken in proofs/p-hop/common.ts).
+// their own parameters express a weakening (pHopWeaken in proofs/p-hop/built.ts).
 import fc from 'fast-check';
-import type { Check } from '../proofs/construction.ts';
-import type { PHopBuilt } from '../proofs/p-hop/common.ts';
+import type { InterpreterCheck } from '../proofs/construction.ts';
+import type { PHopBuilt } from '../proofs/p-hop/built.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type Model, withLoops } from '../simulators/model.ts';
 import { paperPHopSampler } from '../tasks/p-hop.ts';
@@ -15,7 +15,7 @@ import { mulberry32 } from '../tasks/random.ts';
 
 // ---------------------------------------------------------------- inputs
 
-export { uniformInputs } from '../proofs/p-hop/common.ts';
+export { uniformInputs } from '../proofs/p-hop/built.ts';
 
 /** Exactly n tokens drawn by the paper's sampler (uniform, conditioned on p hops existing), from a seed. */
 export function paperSamplerInputs(n: number, p: number, alphabet: number, options: { nonTrivial?: boolean } = {}): fc.Arbitrary<number[]> {
@@ -29,7 +29,7 @@ function describeAnswer(x: unknown): string {
 }
 
 /** The decoded answer equals the reference (hop_p, or hop_p of every prefix) under one check. */
-export function answersProperty(built: PHopBuilt, check: Check, inputs: fc.Arbitrary<number[]>): fc.IProperty<[number[]]> {
+export function answersProperty(built: PHopBuilt, check: InterpreterCheck, inputs: fc.Arbitrary<number[]>): fc.IProperty<[number[]]> {
   const it = interpreterByName(check.interpreter);
   return fc.property(inputs, (v) => {
     const run = it.run(check.model, built.encode(v));

@@ -9,7 +9,7 @@
 // construction (then shrunk by fast-check under exact); if exact passes it is an artefact of the
 // batched interpreter's arithmetic (float32 rounding), reported with the margins that decide it.
 import fc from 'fast-check';
-import { type Built, type Construction, type Params, allWords, wordCount, commandName } from '../proofs/construction.ts';
+import { type BuiltConstruction, type Construction, type Params, allWords, wordCount, commandName } from '../proofs/construction.ts';
 import { UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import type { Model } from '../simulators/model.ts';
@@ -77,7 +77,7 @@ export function isBatchInterpreter(name: string): boolean {
 }
 
 export async function sweepConstruction<I, O>(c: Construction, params: Params, interpreterName: string, o: SweepOptions = {}): Promise<SweepReport> {
-  const built = c.build(params) as unknown as Built<I, O>;
+  const built = c.build(params) as unknown as BuiltConstruction<I, O>;
   const reference = built.checks[0];
   const model = reference.model;
   const it = interpreterByName(interpreterName);
@@ -197,7 +197,7 @@ export async function sweepConstruction<I, O>(c: Construction, params: Params, i
  * input. Once the signal is set every remaining candidate counts as passing, so shrinking ends at
  * once with the smallest failure found so far (an untried candidate is no counterexample).
  */
-async function shrinkUnderExact<I, O>(c: Construction, params: Params, built: Built<I, O>, found: { input: I; message: string }, seed: number, signal?: AbortFlag): Promise<Counterexample> {
+async function shrinkUnderExact<I, O>(c: Construction, params: Params, built: BuiltConstruction<I, O>, found: { input: I; message: string }, seed: number, signal?: AbortFlag): Promise<Counterexample> {
   const check = built.checks[0];
   const it = interpreterByName(check.interpreter);
   const turns = turnTimer(50);

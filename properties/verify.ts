@@ -2,7 +2,7 @@
 // comparing the model's decoded answer with the reference algorithm, plus lockstep and extra-loop
 // checks where the construction has them. `looped verify` and the tests both call this.
 import fc from 'fast-check';
-import { type Built, type Check, type Construction, type CotRoute, type Params, type SizeRow, type VerifySetting, compareSizes, interpreterFamily, modelFor, resolveParams, commandName } from '../proofs/construction.ts';
+import { type BuiltConstruction, type InterpreterCheck, type Construction, type CotRoute, type Params, type SizeRow, type VerifySetting, compareSizes, interpreterFamily, modelFor, resolveParams, commandName } from '../proofs/construction.ts';
 import { UsageError } from '../common/errors.ts';
 import { allConstructions } from '../proofs/registry.ts';
 import { type CotResult, decodeCot } from '../simulators/cot.ts';
@@ -84,7 +84,7 @@ class Stopped extends Error {}
 async function search<I>(
   c: Construction,
   params: Params,
-  built: Built<I, unknown>,
+  built: BuiltConstruction<I, unknown>,
   label: string,
   interpreter: string,
   body: (input: I) => RunResult | void,
@@ -147,7 +147,7 @@ async function search<I>(
  * Runs the model on one input and throws when its decoded answer differs from the reference
  * algorithm's (the failure every answer search shrinks); returns the run for its margins.
  */
-export function runAndCompare<I, O>(built: Built<I, O>, it: Interpreter, model: Model, input: I, who = 'the model'): RunResult {
+export function runAndCompare<I, O>(built: BuiltConstruction<I, O>, it: Interpreter, model: Model, input: I, who = 'the model'): RunResult {
   const r = it.run(model, built.encode(input));
   const got = built.decode(r);
   const want = built.reference(input);
@@ -169,14 +169,14 @@ export function cotMismatch<I>(it: Interpreter, route: CotRoute<I>, input: I): {
 }
 
 /** The answer check under one interpreter setting. */
-export function checkAnswers<I, O>(c: Construction, params: Params, built: Built<I, O>, check: Check, o: VerifyOptions): Promise<CheckReport> {
+export function checkAnswers<I, O>(c: Construction, params: Params, built: BuiltConstruction<I, O>, check: InterpreterCheck, o: VerifyOptions): Promise<CheckReport> {
   const it = interpreterByName(check.interpreter);
-  return search(c, params, built as Built<I, unknown>, check.label, check.interpreter, (input) => runAndCompare(built, it, check.model, input), o);
+  return search(c, params, built as BuiltConstruction<I, unknown>, check.label, check.interpreter, (input) => runAndCompare(built, it, check.model, input), o);
 }
 
 export async function verifyConstruction(c: Construction, params: Params, o: VerifyOptions = {}): Promise<VerifyReport> {
   const t0 = performance.now();
-  const built = c.build(params) as Built<unknown, unknown>;
+  const built = c.build(params) as BuiltConstruction<unknown, unknown>;
   const sizes = compareSizes(c, built, modelSizes(built.model));
   let checks = built.checks;
   if (o.interpreter !== undefined) {

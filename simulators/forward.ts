@@ -7,11 +7,11 @@ import { InputError, UnsupportedError } from '../common/errors.ts';
 import type { LabeledMatrix, LabeledVector } from './matrix.ts';
 import type { NumberSystem } from './arithmetic/number-system.ts';
 import { type Head, type Mlp, type Model, ensureValid, maskRow } from './model.ts';
-import type { AttentionSite, Margins, Readout, RunOptions, RunResult } from './result.ts';
+import type { RunOptions, RunResult } from './result.ts';
+import { type AttentionTracker, noAttention, readoutOf, runResult } from './readout.ts';
 import { activity } from './activity.ts';
 import { preflightRun } from './preflight.ts';
 import { Trace } from './trace.ts';
-import { minOf } from './extrema.ts';
 
 interface SparseRow<T> {
   cols: Int32Array;
@@ -89,12 +89,6 @@ export function checkInput(model: Model, tokens: readonly number[]): void {
   });
 }
 
-interface MarginTracker {
-  attention: number;
-  site: AttentionSite | null;
-  ties: number;
-}
-
 /** Runs the model on one input in the given number system. */
 export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly number[], options: RunOptions = {}): RunResult {
   ensureValid(model);
@@ -124,7 +118,7 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
   });
   snapshot('hook_embed', x);
 
-  const margins: MarginTracker = { attention: Infinity, site: null, ties: 0 };
+  const margins = noAttention();
   let loop = 0;
   model.stages.forEach((stage, s) => {
     for (let t = 1; t <= stage.loops; t++) {
@@ -167,43 +161,8 @@ export function forward<T>(ns: NumberSystem<T>, model: Model, tokens: readonly n
   const U = sparseIn(ns, model.W_U);
   const V = model.vocab.dim;
   const positions = model.readout === 'all' ? tokens.map((_, i) => i) : [n - 1];
-  const readouts = positions.map((p) => readout(ns, project(ns, x[p], U, V), p));
-  const last = readouts[readouts.length - 1];
-  const result: RunResult = {
-    interpreter: ns.name,
-    tokens: [...tokens],
-    answer: last.token,
-    tie: last.token === null,
-    readouts,
-    margins: {
-      attention: margins.attention,
-      attentionSite: margins.site,
-      attentionTies: margins.ties,
-      logit: minOf(readouts.map((r) => r.margin)),
-    } satisfies Margins,
-  };
-  if (trace) result.trace = trace;
-  return result;
-}
-
-function readout<T>(ns: NumberSystem<T>, logits: T[], position: number): Readout {
-  let best = logits[0];
-  for (const v of logits) if (ns.cmp(v, best) > 0) best = v;
-  const top: number[] = [];
-  let second: number = -Infinity;
-  logits.forEach((v, k) => {
-    if (ns.cmp(v, best) === 0) top.push(k);
-    else second = Math.max(second, ns.toNumber(v));
-  });
-  const margin = top.length > 1 ? 0 : second === -Infinity ? Infinity : ns.toNumber(best) - second;
-  return {
-    position,
-    logits: logits.map((v) => ns.toNumber(v)),
-    exactLogits: ns.toExact ? logits.map((v) => ns.toExact!(v)) : undefined,
-    top,
-    token: top.length === 1 ? top[0] : null,
-    margin,
-  };
+  const readouts = positions.map((p) => readoutOf(project(ns, x[p], U, V), p, ns));
+  return runResult(ns.name, tokens, readouts, margins, trace);
 }
 
 function runHead<T>(
@@ -212,7 +171,7 @@ function runHead<T>(
   x: readonly T[][],
   out: T[][],
   where: { loop: number; stage: number; layer: number },
-  margins: MarginTracker,
+  margins: AttentionTracker,
   patternKey: string | null,
   trace: Trace | undefined,
 ): void {

@@ -4,7 +4,7 @@
 import { type Rational, type Scalar, exactFromDouble, isExactAsDouble, rationalToNumber, toRational } from './rational.ts';
 import { activity } from './activity.ts';
 import { chargeMemory } from './budget.ts';
-import { type Selector, type Space, labelledSpace } from './space.ts';
+import { type Selector, type Space, labeledSpace } from './space.ts';
 
 /** A block to write between two subspaces: a matrix, `identity(c)`, or a function of (row, col). */
 export type Block = readonly (readonly Scalar[])[] | IdentityBlock | ((row: number, col: number) => Scalar);
@@ -153,7 +153,7 @@ export class LabeledMatrix {
   }
 }
 
-const BIAS_ROW = labelledSpace('bias', ['bias']);
+const BIAS_ROW = labeledSpace('bias', ['bias']);
 
 /** A bias vector over a named space: a one-row matrix, so it shares storage and checks. */
 export class LabeledVector {

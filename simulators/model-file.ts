@@ -87,7 +87,11 @@ function matrixJson(m: LabeledMatrix): MatrixJson {
 
 const vectorJson = (v: LabeledVector) => matrixJson(v.matrix);
 
-function spaceJson(s: Space): SubspaceJson[] {
+/**
+ * A space as the files write it (looped/1 JSON and the safetensors metadata): its subspaces, with
+ * labels only where they differ from the default name[i].
+ */
+export function spaceJson(s: Space): SubspaceJson[] {
   return s.parts.map((p) => {
     const out: SubspaceJson = { name: p.name, size: p.size };
     if (p.describe) out.describe = p.describe;
@@ -138,7 +142,8 @@ export function modelToJson(model: Model): ModelJson {
   };
 }
 
-function scalarJson(h: Head): JsonValue {
+/** A head's scale as the files write it: a number when a double holds it exactly, else "p/q". */
+export function scalarJson(h: Head): JsonValue {
   return isExactAsDouble(h.scale) ? h.scale.valueOf() : formatRational(h.scale);
 }
 

@@ -38,8 +38,8 @@ export function nonzeros(m: LabeledMatrix): number {
   let n = nonzeroCache.get(m);
   if (n === undefined) {
     n = m.inexact.size;
-    const d = m.data;
-    for (let k = 0; k < d.length; k++) if (d[k] !== 0) n++;
+    const data = m.data;
+    for (let k = 0; k < data.length; k++) if (data[k] !== 0) n++;
     nonzeroCache.set(m, n);
   }
   return n;

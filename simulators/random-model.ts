@@ -128,11 +128,11 @@ export function randomModelArbitrary(o: RandomModelOptions = {}): fc.Arbitrary<R
 
 /** Builds the model a spec describes. The residual is one subspace `h` of the spec's width. */
 export function buildRandomModel(spec: RandomModelSpec, name = 'random'): Model {
-  const R = space({ h: spec.width });
+  const residual = space({ h: spec.width });
   const model = createModel({
     name,
     vocab: Array.from({ length: spec.vocab }, (_, i) => `t${i}`),
-    residual: R,
+    residual,
     maxLen: spec.maxLen,
     readout: spec.readout,
   });
@@ -143,7 +143,7 @@ export function buildRandomModel(spec: RandomModelSpec, name = 'random'): Model 
     const layers = st.layers.map((ls, l) => {
       const layer = createLayer();
       ls.heads.forEach((hs, k) => {
-        const h = createHead(R, {
+        const h = createHead(residual, {
           name: `h${k}`,
           kind: hs.kind,
           causal: hs.causal,
@@ -159,7 +159,7 @@ export function buildRandomModel(spec: RandomModelSpec, name = 'random'): Model 
       });
       if (ls.mlp) {
         const m = ls.mlp;
-        const mlp = createMlp(R, { name: 'mlp', hidden: m.bin.length }, `stage ${s}, layer ${l}, mlp`);
+        const mlp = createMlp(residual, { name: 'mlp', hidden: m.bin.length }, `stage ${s}, layer ${l}, mlp`);
         mlp.W_in.write('h', 'hidden', (r, c) => m.Win[r][c]);
         mlp.b_in.write('hidden', m.bin);
         mlp.W_out.write('hidden', 'h', (r, c) => m.Wout[r][c]);

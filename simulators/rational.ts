@@ -36,11 +36,11 @@ export function parseRational(text: string): Rational {
     if (den === 0n) throw new RangeError(`rational "${text}" has a zero denominator`);
     return new Fraction(BigInt(m[1]), den);
   }
-  const d = DECIMAL_TEXT.exec(text);
-  if (d) {
+  const decimal = DECIMAL_TEXT.exec(text);
+  if (decimal) {
     // fraction.js reads a plain decimal exactly but refuses an exponent, so 10^e is applied here.
     const mantissa = new Fraction(text.trim().replace(/e.*$/i, ''));
-    const e = d[2] === undefined ? 0 : Number(d[2].slice(1));
+    const e = decimal[2] === undefined ? 0 : Number(decimal[2].slice(1));
     if (!Number.isSafeInteger(e) || Math.abs(e) > 400) throw new RangeError(`"${text}" has an exponent beyond a double's range`);
     const p = new Fraction(10n ** BigInt(Math.abs(e)), 1n);
     return e >= 0 ? mantissa.mul(p) : mantissa.div(p);

@@ -54,6 +54,16 @@ export interface RunOptions {
   trace?: boolean | 'loops';
 }
 
+/**
+ * How the registry (simulators/interpreters.ts) makes an interpreter from its name: `name` or
+ * `name:arg` (fixed:8, gpu:cpu); `describe` is the line `looped` lists it with.
+ */
+export interface InterpreterEntry {
+  readonly name: string;
+  readonly describe: string;
+  make(arg: string | undefined): Interpreter;
+}
+
 /** The contract: same model, same input, same result type, for every number system and path. */
 export interface Interpreter {
   readonly name: string;

@@ -138,6 +138,6 @@ export function space(spec: Record<string, number | SubspaceSpec>): Space {
 }
 
 /** A space whose directions are named one by one (a vocabulary, the groups of MLP units). */
-export function labelledSpace(name: string, labels: readonly string[], describe?: string): Space {
+export function labeledSpace(name: string, labels: readonly string[], describe?: string): Space {
   return new Space([{ name, spec: { size: labels.length, labels: [...labels], describe } }]);
 }

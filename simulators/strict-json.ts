@@ -204,14 +204,14 @@ export function parseStrictJson(text: string, fail: (message: string) => never, 
       if (Array.isArray(top.value)) top.value.push(value);
       else top.value[top.key!] = value;
       skip();
-      const d = text[pos];
+      const next = text[pos];
       const closer = Array.isArray(top.value) ? ']' : '}';
-      if (d === ',') {
+      if (next === ',') {
         pos++;
         if (!Array.isArray(top.value)) readKey(top, false);
         break;
       }
-      if (d !== closer) return syntax(d === undefined ? 'unexpected end' : `expected , or ${closer}`);
+      if (next !== closer) return syntax(next === undefined ? 'unexpected end' : `expected , or ${closer}`);
       pos++;
       stack.pop();
       value = top.value;

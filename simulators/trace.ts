@@ -43,6 +43,16 @@ export class Trace {
     return row.slice(offset, offset + size);
   }
 
+  /** The exact values (rational strings) of one subspace at one position, as read() gives the doubles; null where the interpreter has none (float runs). */
+  readExact(key: string, subspace: string, position: number): string[] | null {
+    const snap = this.get(key);
+    if (snap.exact === undefined) return null;
+    const row = snap.exact[position];
+    if (row === undefined) throw new Error(`trace "${key}" has no position ${position} (length ${snap.exact.length})`);
+    const { offset, size } = this.residual.range(subspace);
+    return row.slice(offset, offset + size);
+  }
+
   /** The residual after the last layer of loop t (after its mask, if any). */
   afterLoop(t: number): Snapshot {
     const masked = this.snapshots.get(`loop${t}.hook_resid_masked`);

@@ -559,9 +559,3 @@ export function parseElement(G: FiniteGroup, text: string): number {
   }
 }
 
-/** Bits of the element code in Theorem 5.1's state: ceil(log2 |G|), and at least 1. */
-export function elementCodeBits(G: FiniteGroup): number {
-  let bits = 1;
-  while (2 ** bits < G.order) bits++;
-  return bits;
-}

@@ -121,7 +121,7 @@ describe('run estimates', () => {
       const mlp = built.model.stages[0].layers[0].mlp!;
       const real = nonzeros(mlp.W_in) + nonzeros(mlp.W_out);
       const units = mlp.hidden.dim;
-      const bits = Math.ceil(Math.log2(Number(built.scope.G)));
+      const bits = Math.ceil(Math.log2(Number(built.sizeScope.G)));
       // The estimate counts (3⌈log2|G|⌉ + 1) nonzeros a unit: within 20% of the real count.
       expect(units * (3 * Math.max(1, bits) + 1)).toBeGreaterThan(0.8 * real);
       expect(units * (3 * Math.max(1, bits) + 1)).toBeLessThan(1.2 * real);

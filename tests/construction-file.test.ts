@@ -57,7 +57,7 @@ describe('loading a construction file: each failure names the file and the probl
   it('a TypeScript file is type-checked first: a type or syntax error is one line naming the file, the place and the error', async () => {
     delete process.env.LOOPED_TYPECHECK;
     try {
-      await expect(loadConstructionFile(edited('typed.ts', 'const V = Number(params.V);', 'const V: string = Number(params.V);'), undefined)).rejects.toThrow(
+      await expect(loadConstructionFile(edited('typed.ts', 'const { n, V } = paramValues(ID, PARAMS, params);', 'const { n, V }: { n: number; V: string } = paramValues(ID, PARAMS, params);'), undefined)).rejects.toThrow(
         /construction file .*typed\.ts does not compile: typed\.ts\(\d+,\d+\): error TS2322: Type /,
       );
       await expect(loadConstructionFile(file('syntax.ts', 'export default { id: "x", ;\n'), undefined)).rejects.toThrow(/construction file .*syntax\.ts does not compile: syntax\.ts\(1,\d+\): error TS1\d+/);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { automatonTask, buildAutomatonTask } from '../proofs/cot-tasks/automaton.ts';
+import { cotAutomatonTask, buildAutomatonTask } from '../proofs/cot-tasks/automaton.ts';
 import { type CotTask, type CotTaskBuilt, cotTaskConstruction } from '../proofs/cot-tasks/task.ts';
 import { allWords, type Construction, resolveParams, wordCount } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
@@ -59,7 +59,7 @@ const cache = new Map<string, CotTaskBuilt<number[]>>();
 const built = (automaton: string, n: number) => {
   const key = `${automaton}/${n}`;
   let t = cache.get(key);
-  if (t === undefined) cache.set(key, (t = automatonTask.build({ automaton, n })));
+  if (t === undefined) cache.set(key, (t = cotAutomatonTask.build({ automaton, n })));
   return t;
 };
 
@@ -166,9 +166,9 @@ describe('cot-automaton: the registered construction (Theorem 5.4 compilation)',
 
   it('a corrupted transition (δ(odd, 1) = odd) is caught by the CoT check and by the looped answer', async () => {
     const broken: CotTask<number[]> = {
-      ...automatonTask,
+      ...cotAutomatonTask,
       build(params) {
-        const t = automatonTask.build(params);
+        const t = cotAutomatonTask.build(params);
         const mlp = t.decoder.stages[0].layers[0].mlp!;
         const unit = 1 * 2 + 1; // step unit (q = odd, a = 1)
         mlp.W_out.set(['step', unit], ['next', 0], 0);
@@ -205,7 +205,7 @@ describe('cot-automaton: refusals name the problem', () => {
 
   it('bad parameters are UsageErrors naming the parameter and its range', () => {
     expect(() => build({ n: '0' })).toThrow(/parameter n of cot-automaton is 0, outside its range 1\.\.64/);
-    expect(() => automatonTask.build({ automaton: 'parity', n: 65 })).toThrow(UsageError);
+    expect(() => cotAutomatonTask.build({ automaton: 'parity', n: 65 })).toThrow(UsageError);
   });
 
   it('bad inputs are InputErrors naming the symbol or the length', () => {

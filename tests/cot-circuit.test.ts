@@ -7,7 +7,7 @@
 // fast-check seed: FC_SEED (default 42); FC_RUNS overrides every run count below.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type OpTableTamper, buildCircuitDecoder, circuitTask, describeGate } from '../proofs/cot-tasks/circuit.ts';
+import { type OpTableTamper, buildCircuitDecoder, cotCircuitTask, describeGate } from '../proofs/cot-tasks/circuit.ts';
 import { type CotTask, cotTaskConstruction } from '../proofs/cot-tasks/task.ts';
 import { type Construction, resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
@@ -150,10 +150,10 @@ describe('the registered construction (Theorem 5.4 compilation)', () => {
 /** The task with a decoder whose op table has one wrong entry. */
 function brokenTask(tamper: OpTableTamper): CotTask<Circuit> {
   return {
-    ...circuitTask,
+    ...cotCircuitTask,
     id: 'cot-circuit-broken',
     build(params) {
-      const t = circuitTask.build(params);
+      const t = cotCircuitTask.build(params);
       const family = circuitFamily(params.kind as 'boolean' | 'igsm');
       const shape = { inputs: Number(params.inputs), gates: Number(params.gates) };
       return { ...t, decoder: buildCircuitDecoder(family, shape, { tamper }).model };

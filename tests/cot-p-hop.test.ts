@@ -6,7 +6,7 @@
 // fast-check seed: FC_SEED (default 42); FC_RUNS overrides the run counts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildCotPHop, cotPHopTrace, cotPHopVocabulary, pHopCotTask, sampleCotPHop } from '../proofs/cot-tasks/p-hop.ts';
+import { buildCotPHop, cotPHopTrace, cotPHopVocabulary, cotPHopTask, sampleCotPHop } from '../proofs/cot-tasks/p-hop.ts';
 import { type CotTask, type CotTaskBuilt, cotTaskConstruction } from '../proofs/cot-tasks/task.ts';
 import { allWords, type Construction, resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
@@ -132,9 +132,9 @@ describe('cot-p-hop: the registered construction (Theorem 5.4 compilation)', () 
 
   it('a search that breaks ties toward the SMALLEST matching j is caught', async () => {
     const broken: CotTask<number[]> = {
-      ...pHopCotTask,
+      ...cotPHopTask,
       build(params) {
-        const t = pHopCotTask.build(params);
+        const t = cotPHopTask.build(params);
         const search = t.decoder.stages[0].layers[1].heads.find((h) => h.name === 'search')!;
         search.W_K.set('posval', 'order', -1);
         return t;

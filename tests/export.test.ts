@@ -15,7 +15,7 @@ import { makeOut } from '../cli/output.ts';
 import { seedFromEnv } from '../properties/config.ts';
 import { MASK_EXPRESSIONS } from '../properties/engine.ts';
 import { buildRandomModel, inputArbitrary, randomModelArbitrary } from '../simulators/random-model.ts';
-import { type Built, modelFor, resolveParams } from '../proofs/construction.ts';
+import { type BuiltConstruction, modelFor, resolveParams } from '../proofs/construction.ts';
 import { allConstructions, constructionById } from '../proofs/registry.ts';
 import { ModelError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
@@ -39,7 +39,7 @@ function expectSameModel(a: Model, b: Model, what?: string): void {
 }
 const built = (id: string, given: Record<string, string> = {}) => {
   const c = constructionById(id);
-  return c.build(resolveParams(c, given)) as Built<unknown, unknown>;
+  return c.build(resolveParams(c, given)) as BuiltConstruction<unknown, unknown>;
 };
 
 /** Every weight is exactly a double (so a float64 export loses nothing). */
@@ -61,7 +61,7 @@ function captureOut(asJson = false) {
 describe('safetensors export and import', () => {
   it('round-trips every registered construction, every checked variant, exactly (float64)', () => {
     for (const c of allConstructions()) {
-      const b = c.build(resolveParams(c, {})) as Built<unknown, unknown>;
+      const b = c.build(resolveParams(c, {})) as BuiltConstruction<unknown, unknown>;
       for (const check of b.checks) {
         const what = `${c.id} ${check.interpreter}`;
         if (!dyadic(check.model)) {
@@ -288,7 +288,7 @@ describe.skipIf(!hasNumpy)('tools/looped_numpy.py (numpy forward pass)', () => {
   it('gives the float64 interpreter’s answers on random inputs, for every registered construction', () => {
     const jobs: { file: string; inputs: (number | string)[][]; model: Model; tokens: number[][]; what: string }[] = [];
     for (const c of allConstructions()) {
-      const b = c.build(resolveParams(c, {})) as Built<unknown, unknown>;
+      const b = c.build(resolveParams(c, {})) as BuiltConstruction<unknown, unknown>;
       const tokens = fc.sample(b.arbitrary(), { numRuns: 12, seed: seedFromEnv() }).map((i) => b.encode(i));
       // The construction's own model (hard attention) and its float64 variant (softmax at its scale).
       const variants = [...new Set([b.checks[0].model, modelFor(b, 'float64')])];

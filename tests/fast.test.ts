@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { InputError, UnsupportedError } from '../common/errors.ts';
 import { DENSE_MIN_DENSITY, compilePlan, padded, panelWidth, toMat } from '../simulators/fast/compile.ts';
 import { PARALLEL_MIN_WORK, fast32, fast64, getThreads, lastParallelNote, setParallelMinWork, setThreads } from '../simulators/fast/index.ts';
-import { backend, runPlan, setBackend } from '../simulators/fast/forward.ts';
+import { runPlan } from '../simulators/fast/forward.ts';
+import { backend, setBackend } from '../simulators/fast/workspace.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { type AttentionKind, type Model, addStage, createHead, createLayer, createMlp, createModel, maskRow, withAttention } from '../simulators/model.ts';
 import type { RunResult } from '../simulators/result.ts';
@@ -315,7 +316,7 @@ function copyFirstModel(maxLen = 6): Model {
 }
 
 describe('fast path: contract', () => {
-  it('is registered by name once simulators/fast/index.ts is imported', () => {
+  it('is registered by name in simulators/interpreters.ts', () => {
     expect(interpreterByName('fast64')).toBe(fast64);
     expect(interpreterByName('fast32')).toBe(fast32);
   });

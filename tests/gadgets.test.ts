@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bitsFor, decodeSbin, hamming, sbin } from '../proofs/codes.ts';
-import { type Built, type Construction, compareSizes, resolveParams } from '../proofs/construction.ts';
-import { addOneHotHead, boundB, firstAliasingLength, lemmaB4, type ReadTokens, type Tokens } from '../proofs/gadgets/lemma-b4.ts';
+import { type BuiltConstruction, type Construction, compareSizes, resolveParams } from '../proofs/construction.ts';
+import { ONE_HOT_QK, addOneHotHead, boundB, firstAliasingLength, lemmaB4, type ReadTokens, type Tokens } from '../proofs/gadgets/lemma-b4.ts';
 import { lemmaB9Shift, shiftSequence } from '../proofs/gadgets/shift.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { NumericError, UsageError } from '../common/errors.ts';
@@ -16,7 +16,7 @@ import type { RunResult } from '../simulators/result.ts';
 const SEED = Number(process.env.FC_SEED ?? 42);
 const RUNS = Number(process.env.FC_RUNS ?? 200);
 
-type Reader = Built<Tokens, ReadTokens>;
+type Reader = BuiltConstruction<Tokens, ReadTokens>;
 
 function patternOf(run: RunResult): number[][] {
   const patterns = [...run.trace!.patterns.values()];
@@ -164,7 +164,7 @@ describe('Lemma B.4 in detail', () => {
 
   it('s = auto is bitsFor(n), the least the lemma allows; bad parameters name themselves', () => {
     const built = lemmaB4.build(resolveParams(lemmaB4 as Construction, {}));
-    expect(built.scope).toMatchObject({ n: 16, k: 2, s: 4, V: 4 });
+    expect(built.sizeScope).toMatchObject({ n: 16, k: 2, s: 4, V: 4 });
     expect(lemmaB4.build({ n: 1024, k: 2, s: 'auto', V: 4 }).bits).toBe(10);
     expect(() => lemmaB4.build({ n: 0, k: 2, V: 4 })).toThrow(UsageError);
     expect(() => lemmaB4.build({ n: 0, k: 2, V: 4 })).toThrow(/parameter n of lemma-b4 must be a whole number in 1..1024, got 0/);
@@ -186,6 +186,38 @@ describe('Lemma B.4 in detail', () => {
     const head = addOneHotHead(built.model, layer, spec);
     expect(head.qk.labels).toEqual(['code.0', 'one.0', 'code.1', 'one.1', 'code.2', 'one.2']);
     expect(head.W_K.exactAt(built.model.residual.index('pos', 2), head.qk.index('code.2')).toFraction()).toBe('63/8');
+  });
+
+  it('addOneHotHead copies a list of (from, to) pairs, each a subspace or a list of single directions', () => {
+    const built = lemmaB4.build({ n: 8, k: 2, s: 'auto', V: 4 });
+    const R = built.model.residual;
+    const layer = createLayer();
+    const head = addOneHotHead(built.model, layer, {
+      name: 'copies',
+      bits: 3,
+      query: 'tgt',
+      key: 'pos',
+      one: 'one',
+      copies: [
+        { name: 'low', describe: 'tokens 0 and 1, swapped', from: [['tok', 0], ['tok', 1]], to: [['out', 1], ['out', 0]] },
+        { name: 'code', from: 'pos', to: ['tgt'] },
+      ],
+    });
+    expect(head.ov.parts.map((p) => [p.name, p.size, p.describe])).toEqual([['low', 2, 'tokens 0 and 1, swapped'], ['code', 3, 'pos at the chosen position']]);
+    const nonzero = (m: typeof head.W_V) => m.rowsSparse().flatMap((row, r) => row.map((e) => `${m.rows.labels[r]}→${m.cols.labels[e.col]}=${e.exact.toFraction()}`));
+    expect(nonzero(head.W_V)).toEqual(['tok:0→low[0]=1', 'tok:1→low[1]=1', 'pos[0]→code[0]=1', 'pos[1]→code[1]=1', 'pos[2]→code[2]=1']);
+    expect(nonzero(head.W_O)).toEqual(['low[0]→out:1=1', 'low[1]→out:0=1', 'code[0]→tgt[0]=1', 'code[1]→tgt[1]=1', 'code[2]→tgt[2]=1']);
+    // The query/key directions are the exported names, so a variant can write them (erratum 2 of Theorem 5.1).
+    expect(head.qk.labels).toEqual([0, 1, 2].flatMap((b) => [ONE_HOT_QK.code(b), ONE_HOT_QK.one(b)]));
+    expect(head.W_Q.exactAt(R.index('tgt', 1), head.qk.index(ONE_HOT_QK.code(1))).toFraction()).toBe('1');
+    expect(head.W_K.exactAt(R.index('one'), head.qk.index(ONE_HOT_QK.one(1))).toFraction()).toBe('-63/8');
+    // A copy whose two sides differ in size is named; so is a head with nothing to copy.
+    const base = { name: 'bad', bits: 3, query: 'tgt', key: 'pos', one: 'one' } as const;
+    expect(() => addOneHotHead(built.model, createLayer(), { ...base, copies: [{ name: 'low', from: [['tok', 0], ['tok', 1]], to: 'out' }] })).toThrow(
+      /copy 'low': from "tok:0, tok:1" \(2\) and to "out" \(4\) differ in size/,
+    );
+    expect(() => addOneHotHead(built.model, createLayer(), { ...base, copies: [] })).toThrow(/copies is empty/);
+    expect(layer.heads).toEqual([head]);
   });
 
   it('is exactly one-hot under fixed:10 at n = 1024', () => {

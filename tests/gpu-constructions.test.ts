@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveParams } from '../proofs/construction.ts';
 import { allConstructions } from '../proofs/registry.ts';
-import '../gpu/index.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 
 describe('gpu (cpu backend) equals float32 on every registered construction', () => {

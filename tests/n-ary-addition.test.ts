@@ -5,7 +5,7 @@
 // LOOPED_EXHAUSTIVE=1 runs all 10^6 inputs of n = 2 through fast64 (default: a 6000-input slice).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Built, type Construction, compareSizes, resolveParams } from '../proofs/construction.ts';
+import { type BuiltConstruction, type Construction, compareSizes, resolveParams } from '../proofs/construction.ts';
 import {
   type DigitsAnswer,
   type Operands,
@@ -34,7 +34,7 @@ const SEED = seedFromEnv(42);
 const runs = (fallback: number) => runsFromEnv(fallback);
 const opts = (fallback: number) => ({ seed: SEED, numRuns: runs(fallback) });
 
-type NA = Built<Operands, DigitsAnswer>;
+type NA = BuiltConstruction<Operands, DigitsAnswer>;
 const build = (n: number, extra: Record<string, string | number> = {}): NA => naryAddition.build({ n, ...extra });
 const nary = naryAddition as Construction;
 
@@ -249,7 +249,7 @@ describe('the checks refuse broken variants, with shrunk inputs', () => {
         const built = buildAddition(readParams(params));
         // acc ← s1 only: the unit relu(s2) no longer writes into acc.
         built.checks[0].model.stages[0].layers[1].mlp!.W_out.set(['tree', 2], 'acc', 0);
-        return built as Built<unknown, unknown>;
+        return built as BuiltConstruction<unknown, unknown>;
       },
     };
     const report = await verifyConstruction(broken, resolveParams(broken, { n: '4' }), { samples: 60, seed: SEED });
@@ -270,7 +270,7 @@ describe('the checks refuse broken variants, with shrunk inputs', () => {
         const built = buildAddition(readParams(params));
         const mlp = built.checks[0].model.stages[0].layers[1].mlp!;
         for (let u = 0; u < mlp.hidden.range('digit.1').size; u++) mlp.W_in.set(['notslot', 1], ['digit.1', u], 0);
-        return built as Built<unknown, unknown>;
+        return built as BuiltConstruction<unknown, unknown>;
       },
     };
     const report = await verifyConstruction(broken, resolveParams(broken, { n: '3' }), { samples: 60, seed: SEED, interpreter: 'exact' });

@@ -10,9 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type PHopBuilt, bitsOf, searchSoftmax, softmaxSearchScale } from '../proofs/p-hop/common.ts';
+import type { PHopBuilt } from '../proofs/p-hop/built.ts';
+import { searchSoftmax, softmaxSearchScale } from '../proofs/p-hop/common.ts';
+import { pHopBits } from '../proofs/p-hop/config.ts';
 import { buildDirect, pHopDirect } from '../proofs/p-hop/direct.ts';
-import { buildLooped, pHopLooped } from '../proofs/p-hop/looped.ts';
+import { buildLooped, pHop } from '../proofs/p-hop/looped.ts';
 import { answersProperty, uniformInputs } from '../properties/p-hop.ts';
 import { fixedPoint } from '../simulators/arithmetic/fixed.ts';
 import type { NumberSystem } from '../simulators/arithmetic/number-system.ts';
@@ -108,7 +110,7 @@ describe('the witnesses A, B, C through the built search=softmax head, at every 
     const rows: string[] = [];
     for (let s = 3; s <= 13; s++) {
       const n = Math.min(2 ** (s - 1) + 1, 4096);
-      expect(bitsOf(n)).toBe(s);
+      expect(pHopBits(n)).toBe(s);
       // Only the shift and the search (layers = 2), so nothing downstream reads the search's output.
       const b = buildDirect({ p: 1, n, alphabet: 2, search: 'softmax', layers: 2 });
       const chk = b.checks[1];
@@ -204,7 +206,7 @@ describe('the built search=softmax head is the best one can do: one-hot on f(i) 
 describe('search=softmax: the whole model', () => {
   it.each([
     { c: pHopDirect, build: buildDirect },
-    { c: pHopLooped, build: buildLooped },
+    { c: pHop, build: buildLooped },
   ])('$c.id: fixed:s fails with a shrunk counterexample that has two matches; exact and float64 hold on the same weights', ({ build }) => {
     for (const n of [16, 64]) {
       const b = build({ p: 3, n, alphabet: 4, search: 'softmax' });

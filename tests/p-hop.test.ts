@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Construction, compareSizes } from '../proofs/construction.ts';
-import { bitLength, bitsOf, expectedStates, type PHopBuilt, type PHopOutput, searchSoftmax } from '../proofs/p-hop/common.ts';
+import { bitLength } from '../proofs/codes.ts';
+import type { PHopBuilt, PHopOutput } from '../proofs/p-hop/built.ts';
+import { searchSoftmax } from '../proofs/p-hop/common.ts';
+import { pHopBits } from '../proofs/p-hop/config.ts';
+import { expectedStates } from '../proofs/p-hop/lockstep.ts';
 import { buildDirect, pHopDirect } from '../proofs/p-hop/direct.ts';
-import { buildLooped, foldLoops, pHopLooped, runsOf } from '../proofs/p-hop/looped.ts';
+import { buildLooped, foldLoops, pHop, runsOf } from '../proofs/p-hop/looped.ts';
 import { constructionById } from '../proofs/registry.ts';
 import { fewestPassingBits, searchCounterexample, smallestPassingScale } from '../properties/counterexample.ts';
 import { answersProperty, extraLoopsProperty, lockstepProperty, paperSamplerInputs, uniformInputs } from '../properties/p-hop.ts';
@@ -27,7 +31,7 @@ const params = (numRuns: number) => ({ seed: SEED, numRuns });
 type Kind = { c: Construction<number[], PHopOutput>; build: (p: Record<string, number | string>) => PHopBuilt; what: 'layer' | 'loop' };
 const KINDS: Kind[] = [
   { c: pHopDirect, build: buildDirect, what: 'layer' },
-  { c: pHopLooped, build: buildLooped, what: 'loop' },
+  { c: pHop, build: buildLooped, what: 'loop' },
 ];
 
 const isPowerOfTwo = (p: number) => (p & (p - 1)) === 0;
@@ -98,7 +102,7 @@ describe.each(KINDS)('$c.id under fixed:s and float64 softmax', ({ build }) => {
   ])('fixed:s (s = max(3, ⌈log2(n+1)⌉)), positional heads softmax: correct, and their weights exactly one-hot; p = %i, n = %i', (p, n) => {
     const b = build({ p, n, alphabet: 4 });
     const chk = b.checks[1];
-    expect(chk.interpreter).toBe(`fixed:${bitsOf(n)}`);
+    expect(chk.interpreter).toBe(`fixed:${pHopBits(n)}`);
     const it = interpreterByName(chk.interpreter);
     fc.assert(
       fc.property(b.arbitrary(), (v) => {
@@ -140,7 +144,7 @@ describe.each(KINDS)('$c.id under fixed:s and float64 softmax', ({ build }) => {
     [7, 64],
   ])('float64, every head softmax at the stated scale 64·2^s; p = %i, n = %i', (p, n) => {
     const b = build({ p, n, alphabet: 4 });
-    expect(b.checks[2].label).toContain(`scale ${64 * 2 ** bitsOf(n)}`);
+    expect(b.checks[2].label).toContain(`scale ${64 * 2 ** pHopBits(n)}`);
     fc.assert(answersProperty(b, b.checks[2], b.arbitrary()), params(runs(n > 50 ? 15 : 40)));
   });
 
@@ -338,7 +342,7 @@ describe('counterexamples: each weakening fails on a shrunk input; the claimed s
 
   it('the fewest bits that passed every sample is s itself, and the smallest passing scale lies far below the stated one', () => {
     // Both on the checks' inputs (half the paper's distribution), the scale bisected between 1 and the stated 64·2^s.
-    for (const c of [pHopLooped, pHopDirect] as Construction[]) {
+    for (const c of [pHop, pHopDirect] as Construction[]) {
       // The build's s = max(3, ⌈log2(n + 1)⌉) = 5 is tight, and the paper's claim ⌈log2 n⌉ = 4 is one bit short (the start slot).
       const s = Math.max(3, Math.ceil(Math.log2(16 + 1)));
       const paper = Math.ceil(Math.log2(16));
@@ -358,7 +362,7 @@ describe('counterexamples: each weakening fails on a shrunk input; the claimed s
   });
 
   it('the replay command reproduces the failure from a fresh process (exit 1, wrong answer)', () => {
-    const r = searchCounterexample(pHopLooped as Construction, { p: 3, n: 16, alphabet: 4 }, { kind: 'loops', loops: 3 }, { samples: SAMPLES, seed: SEED });
+    const r = searchCounterexample(pHop as Construction, { p: 3, n: 16, alphabet: 4 }, { kind: 'loops', loops: 3 }, { samples: SAMPLES, seed: SEED });
     const bin = fileURLToPath(new URL('../bin/looped.mjs', import.meta.url));
     const argv = r.replay.replace(/^looped /, '').match(/'[^']*'|\S+/g)!.map((a) => a.replace(/^'|'$/g, ''));
     const out = spawnSync(process.execPath, [bin, ...argv, '--json'], { encoding: 'utf8' });
@@ -372,7 +376,7 @@ describe('counterexamples: each weakening fails on a shrunk input; the claimed s
 describe('parameters and inputs', () => {
   it('is registered under p-hop and p-hop-direct', () => {
     // The registry wraps each build in the memory budget (proofs/registry.ts); the rest is the module's own.
-    for (const c of [pHopLooped, pHopDirect] as Construction[]) {
+    for (const c of [pHop, pHopDirect] as Construction[]) {
       const r = constructionById(c.id);
       expect([r.statement, r.params]).toEqual([c.statement, c.params]);
       expect(r.claimed).toBe(c.claimed);
@@ -384,7 +388,7 @@ describe('parameters and inputs', () => {
     expect(() => buildLooped({ p: 65, n: 16, alphabet: 4 })).toThrow(/parameter p of p-hop must be a whole number in 1..64, got 65/);
     expect(() => buildDirect({ p: 3, n: 16, alphabet: 1 })).toThrow(/alphabet/);
     expect(() => buildDirect({ p: 3, n: 16, alphabet: 4, readout: 'some' })).toThrow(/readout/);
-    expect(() => buildDirect({ p: 3, n: 16, alphabet: 4, layers: 9 })).toThrow(/layers of p-hop-direct must be a whole number in 1..4/);
+    expect(() => buildDirect({ p: 3, n: 16, alphabet: 4, layers: 9 })).toThrow(/layers of p-hop-direct must be auto or a whole number in 1..4/);
     expect(() => buildLooped({ p: 3, n: 16, alphabet: 4, scale: '-1' })).toThrow(/scale/);
     const b = buildLooped({ p: 3, n: 4, alphabet: 4 });
     expect(() => b.parseInput('[0,1,2,9]')).toThrow(InputError);

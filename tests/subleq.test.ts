@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  type Built,
+  type BuiltConstruction,
   type Construction,
   type Model,
   type Params,
@@ -29,7 +29,7 @@ import { looped } from './support/cli.ts';
 const RUNS = Number(process.env.LOOPED_RUNS ?? '40');
 const SEED = 1108;
 type Answer = { mem: (number | null)[]; pc: number | null };
-type B = Built<SubleqInput, Answer>;
+type B = BuiltConstruction<SubleqInput, Answer>;
 
 const params = (given: Record<string, string> = {}): Params => resolveParams(subleq as Construction, given);
 const build = (given: Record<string, string> = {}): B => subleq.build(params(given));

@@ -24,7 +24,7 @@ describe('table files', () => {
   it('a regular table file builds; the same text through a FIFO or a device is refused at once', () => {
     const file = join(dir, 'z3.json');
     writeFileSync(file, z3);
-    expect(build('group-composition', 'group', `table:${file}`)().scope.G).toBe(3);
+    expect(build('group-composition', 'group', `table:${file}`)().sizeScope.G).toBe(3);
     const fifo = join(dir, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const t0 = performance.now();
@@ -44,7 +44,7 @@ describe('table files', () => {
     } finally {
       setMemoryBudget(null);
     }
-    expect(build('group-composition', 'group', `table:${big}`)().scope.G).toBe(3);
+    expect(build('group-composition', 'group', `table:${big}`)().sizeScope.G).toBe(3);
     const latin1 = join(dir, 'latin1.json');
     writeFileSync(latin1, Buffer.from([0x7b, 0xe9, 0x7d]));
     expect(build('group-composition', 'group', `table:${latin1}`)).toThrow('it is not valid UTF-8');

@@ -28,15 +28,15 @@ import { InputError, UsageError } from '../common/errors.ts';
 import { interpreterByName } from '../simulators/interpreters.ts';
 import { fast64 } from '../simulators/fast/index.ts';
 import { modelSizes, withLoops } from '../simulators/model.ts';
-import type { Built } from '../proofs/construction.ts';
+import type { BuiltConstruction } from '../proofs/construction.ts';
 import { algorithm2RoundCount, algorithm2Rounds, compose, sourceIndices } from '../tasks/group-composition.ts';
-import { elementCodeBits, parseGroupName } from '../tasks/groups.ts';
+import { parseGroupName } from '../tasks/groups.ts';
 
 const SEED = seedFromEnv(42);
 const runs = (fallback: number) => runsFromEnv(fallback);
 const opts = (fallback: number) => ({ seed: SEED, numRuns: runs(fallback) });
 
-type GC = Built<GroupWord, GroupAnswer>;
+type GC = BuiltConstruction<GroupWord, GroupAnswer>;
 const build = (group: string, n: number, extra: Record<string, string | number> = {}): GC => groupComposition.build({ group, n, ...extra });
 
 /** The property every check runs: decoded answer = g_1∘…∘g_n. */
@@ -150,7 +150,7 @@ describe.each(CASES)('Theorem 5.1 on $group, n = $n', ({ group, n, exact, other 
     expect(byKey.bits.claimed).toBe(least(2 * b));
     expect(byKey.bits.built).toBe(least(4 * Math.max(1, b)));
     expect(byKey.bits.built).toBe(byKey.bits.claimed! + 1);
-    const headDim = Math.max(2 * bitsFor(n + 1), elementCodeBits(G));
+    const headDim = Math.max(2 * bitsFor(n + 1), bitsFor(G.order));
     expect(byKey.headDim.built).toBe(headDim);
     expect(byKey.headDim.claimed).toBe(Math.ceil(Math.log2(n)));
     expect(groupComposition.deviations).toMatch(/Head size: built max\(2⌈log2\(n\+1\)⌉, ⌈log2\|G\|⌉\)/);
@@ -236,7 +236,7 @@ describe('the verifier and the registry', () => {
     const params = resolveParams(groupComposition as Construction, {});
     expect(params).toEqual({ group: 'S3', n: 8, variant: 'corrected', loops: 'auto', scale: '1' });
     const built = groupComposition.build(params);
-    expect(built.scope).toEqual({ n: 8, G: 6 });
+    expect(built.sizeScope).toEqual({ n: 8, G: 6 });
     expect(built.model.stages[0].loops).toBe(3);
   });
 

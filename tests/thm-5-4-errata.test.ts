@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveParams } from '../proofs/construction.ts';
 import { constructionById } from '../proofs/registry.ts';
-import { ERRATUM5_CODE_BITS, compileThm54, compileThm54Variant, positionBits, thm54Sizes } from '../proofs/thm-5-4-cot-loops.ts';
+import { ERRATUM5_CODE_BITS, compileThm54, compileThm54Variant, thm54Sizes } from '../proofs/thm-5-4-cot-loops.ts';
+import { bitLength } from '../proofs/codes.ts';
 import { randomDecoder } from '../proofs/thm-5-4/random-decoder.ts';
 import { fcParams } from '../properties/config.ts';
 import { type Thm54Case, type Thm54Erratum, compareThm54With, erratumOptions, thm54CaseArbitrary, thm54ErratumProperty } from '../properties/thm-5-4.ts';
@@ -64,7 +65,7 @@ describe('erratum 5: Theorem 5.4 with position codes of a constant size', () => 
         fc.property(thm54CaseArbitrary({ maxLen: 2 ** C }), (c) => {
           fc.pre(c.n + c.m <= 2 ** C);
           // codeBits ≤ s: the argmax grid keeps the proof's s, or C where that is more.
-          const k = compareThm54With(c, { codeBits: C, s: Math.max(C, positionBits(c.n, c.m)) });
+          const k = compareThm54With(c, { codeBits: C, s: Math.max(C, bitLength(c.n + c.m)) });
           fc.pre(k.precondition.ok);
           kept++;
           return k.ok;
@@ -130,7 +131,7 @@ describe('erratum 6: the increment and the comparator in opposite bit orders, co
     );
   });
 
-  // Each gadget is exact in its own order (tests/gadgets-b6-b11.test.ts: on codes written MSB-first);
+  // Each gadget is exact in its own order (tests/gadget-erratum-6-bit-order.test.ts: on codes written MSB-first);
   // what fails here is the composition, which the state's one order (LSB-first codes) cannot serve both.
 
   it('registered: variant=erratum-6 fails verify at its defaults, with a replay naming the variant', async () => {

@@ -10,8 +10,13 @@ import { allConstructions } from '../proofs/registry.ts';
 import { asExpected, settingText, verifyAll, verifySettings } from '../properties/verify.ts';
 import { captureOut } from './support/cli.ts';
 
-/** The values of a parameter whose forms are a plain list of words ("masks, no-masks"), or null. */
-function choices(p: ParamSpec): string[] | null {
+/**
+ * The values of a choice parameter, read from its spec (`kind: 'choice'`, `values`); or, for a
+ * text parameter not yet declared as a choice, its forms where they are a plain list of words
+ * ("masks, no-masks"); else null.
+ */
+function choices(p: ParamSpec): readonly string[] | null {
+  if (p.kind === 'choice') return p.values;
   if (p.kind !== 'text' || p.forms === undefined) return null;
   const items = p.forms.split(/,\s*/);
   return items.length >= 2 && items.every((x) => /^[a-z][\w.-]*$/i.test(x)) ? items : null;

@@ -1,11 +1,12 @@
-import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
+import { type BuiltConstruction, modelFor } from '../../proofs/construction.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { randomDecoder } from '../../proofs/thm-5-4/random-decoder.ts';
 import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
-import { type Parsed, intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Parsed, intOption, notApplicable, parse, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, constructionParams } from '../construction-args.ts';
 import { type Out, printHelp, safeText, toJson, writeOutFile } from '../output.ts';
 
 /** The flags that size random-decoder; a construction is sized by its --param instead. */
@@ -51,11 +52,9 @@ export function build(argv: string[], out: Out): number {
   const { positionals, values } = parse(
     argv,
     {
-      param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+      ...CONSTRUCTION_FLAGS,
       interpreter: { type: 'string' },
       out: { type: 'string' },
-      json: { type: 'boolean' },
       layers: { type: 'string' },
       width: { type: 'string' },
       heads: { type: 'string' },
@@ -85,8 +84,8 @@ export function build(argv: string[], out: Out): number {
     if (values.decoder) notApplicable(values, ['interpreter'], 'with --decoder: the decoder is one hard-attention model, no variants to choose from');
     const interpreter = stringOption(values.interpreter);
     if (interpreter !== undefined) interpreterByName(interpreter); // an unknown name is refused, not silently the default model
-    const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
-    const built = c.build(params) as Built<unknown, unknown>;
+    const params = constructionParams(c, values);
+    const built = c.build(params) as BuiltConstruction<unknown, unknown>;
     if (values.decoder) {
       if (!built.cot) throw new UsageError(`--decoder: ${c.id} is not compiled from a chain-of-thought decoder (the cot-… tasks are)`);
       model = built.cot.decoder;

@@ -4,7 +4,7 @@
 // loops, width and parameters each one needs. The paper's point, made concrete: p CoT steps or
 // p + 1 loops against ⌈log2 p⌉ + 2 for the direct construction.
 import { nextTurn } from '../../simulators/turns.ts';
-import { type Built, type Construction, resolveParams } from '../../proofs/construction.ts';
+import { type BuiltConstruction, type Construction, resolveParams } from '../../proofs/construction.ts';
 import { sampleCotPHop } from '../../proofs/cot-tasks/p-hop.ts';
 import { constructionById } from '../../proofs/registry.ts';
 import { cotMismatch, runAndCompare } from '../../properties/verify.ts';
@@ -92,7 +92,7 @@ export async function compare(argv: string[], out: Out): Promise<number> {
     return con.build(resolveParams(con, { p: String(p), n: String(n) }));
   };
   // A model route: the registered construction's own encode, decode and reference.
-  const looped = async (built: Built<number[], unknown>, route: string, what: string) => {
+  const looped = async (built: BuiltConstruction<number[], unknown>, route: string, what: string) => {
     const model = built.checks[0].model;
     const z = sizesOf(model);
     const loops = model.stages.reduce((a, s) => a + s.loops, 0);

@@ -1,6 +1,7 @@
 import { withMemoryScope } from '../../simulators/budget.ts';
-import { VARIANTS, type Variant, compileThm52Info, loopOneLayer, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
-import { THM54_VARIANTS, type Thm54Variant, compileThm54Variant, cotLoops, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
+import type { ChoiceParamSpec } from '../../proofs/construction.ts';
+import { VARIANT_OPTION, compileThm52Info, thm52, thm52Sizes } from '../../proofs/thm-5-2-loop-one-layer.ts';
+import { THM54_VARIANT_PARAM, compileThm54Variant, thm54, thm54Sizes } from '../../proofs/thm-5-4-cot-loops.ts';
 import { UsageError } from '../../common/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { modelToJson } from '../../simulators/model-file.ts';
@@ -84,8 +85,7 @@ export function compile(argv: string[], out: Out): number {
   if (sourcePath === undefined) throw new UsageError('compile thm-5.2 needs --source FILE (a model file, e.g. from looped build … --out FILE)');
   const file = stringOption(values.out);
   if (file === undefined) throw new UsageError('compile thm-5.2 needs --out FILE');
-  const variant = stringOption(values.variant) ?? 'corrected';
-  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`--variant must be one of ${VARIANTS.join(', ')}, got "${safeText(variant)}"`);
+  const variant = choiceFlag(stringOption(values.variant), 'variant', VARIANT_OPTION);
   const gate = (flag: string): string | undefined => {
     const v = stringOption(values[flag]);
     if (v === undefined) return undefined;
@@ -103,7 +103,7 @@ export function compile(argv: string[], out: Out): number {
 
   const source = readModelFile(sourcePath);
   const c = withMemoryScope('compiling Theorem 5.2', 'the source model (its width, depth or heads)', () =>
-    compileThm52Info(source, { variant: variant as Variant, C, B, startToken: stringOption(values['start-token']) }),
+    compileThm52Info(source, { variant, C, B, startToken: stringOption(values['start-token']) }),
   );
   const text = JSON.stringify(modelToJson(c.model));
   writeOutFile(file, text);
@@ -130,7 +130,7 @@ export function compile(argv: string[], out: Out): number {
         sizes,
         shape: built.shape,
         parameters: built.parameters,
-        deviations: loopOneLayer.deviations ?? null,
+        deviations: thm52.deviations ?? null,
         warnings: c.warnings,
       }),
     );
@@ -154,13 +154,20 @@ export function compile(argv: string[], out: Out): number {
       ['size', 'claimed formula', 'claimed', 'built'],
     ),
   );
-  if (sizes.some((s) => s.claimed !== null && s.built !== null && s.built > s.claimed)) out.print(color.dim(`\n${loopOneLayer.deviations}`));
+  if (sizes.some((s) => s.claimed !== null && s.built !== null && s.built > s.claimed)) out.print(color.dim(`\n${thm52.deviations}`));
   for (const w of c.warnings) out.error(`warning: ${w}`);
   const softmax = c.model.stages[0].layers[0].heads.some((h) => h.kind === 'softmax');
   if (softmax) out.print(color.dim(`\nThe source has softmax heads: run the compiled model under float64 (exact refuses softmax); B leaves every wrong-side weight below e^−800, which is 0 in float64.`));
   const startLabel = safeText(c.model.vocab.labels[c.startToken]);
   out.print(`\nrun it: looped run --model ${safeText(file)} --input '["${startLabel}", …]' (the source's input, with ${startLabel} first)`);
   return 0;
+}
+
+/** A flag whose value is one of a choice spec's values (absent: the spec's default); refused naming the flag, after `where`. */
+function choiceFlag<V extends string>(value: string | undefined, flag: string, spec: ChoiceParamSpec<string, V>, where = ''): V {
+  if (value === undefined) return spec.default as V;
+  if (!(spec.values as readonly string[]).includes(value)) throw new UsageError(`${where}--${flag} must be one of ${spec.values.join(', ')}, got "${safeText(value)}"`);
+  return value as V;
 }
 
 function wholeOption(values: Record<string, unknown>, flag: string, min: number, max: number, why = ''): number | undefined {
@@ -185,8 +192,7 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
   if (steps === undefined || n === undefined) {
     throw new UsageError('compile thm-5.4 needs --steps M (CoT steps = loops) and --n N (prompt length)');
   }
-  const variant = stringOption(values.variant as string | undefined) ?? 'masks';
-  if (!(THM54_VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`compile thm-5.4: --variant must be one of ${THM54_VARIANTS.join(', ')}, got "${safeText(variant)}"`);
+  const variant = choiceFlag(stringOption(values.variant as string | undefined), 'variant', THM54_VARIANT_PARAM, 'compile thm-5.4: ');
   const gateBits = wholeOption(values, 'gate-bits', 1, MAX_BITS);
   if (gateBits !== undefined && variant !== 'no-masks') throw new UsageError('compile thm-5.4: --gate-bits is for --variant no-masks (variant masks has no gate)');
   const sourcePath = stringOption(values.source as string | undefined);
@@ -195,7 +201,7 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
   if (file === undefined) throw new UsageError('compile thm-5.4 needs --out FILE');
   const source = readModelFile(sourcePath);
   const c = withMemoryScope('compiling Theorem 5.4', '--n, --steps or the source model', () =>
-    compileThm54Variant(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined), variant: variant as Thm54Variant, gateBits }),
+    compileThm54Variant(source, { n, m: steps, s: bits, startToken: stringOption(values['start-token'] as string | undefined), variant, gateBits }),
   );
   const text = JSON.stringify(modelToJson(c.model));
   writeOutFile(file, text);
@@ -218,7 +224,7 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
         sizes,
         shape: built.shape,
         parameters: built.parameters,
-        deviations: cotLoops.deviations ?? null,
+        deviations: thm54.deviations ?? null,
       }),
     );
     return 0;
@@ -242,7 +248,7 @@ function compileThm54Command(values: Record<string, unknown>, out: Out): number 
       ['size', 'claimed formula', 'claimed', 'built'],
     ),
   );
-  if (sizes.some((r) => r.claimed !== null && r.built !== null && r.built > r.claimed)) out.print(color.dim(`\n${cotLoops.deviations}`));
+  if (sizes.some((r) => r.claimed !== null && r.built !== null && r.built > r.claimed)) out.print(color.dim(`\n${thm54.deviations}`));
   out.print(`\nrun it: looped run --model ${safeText(file)} --input '[…the ${n} prompt tokens]' (run appends the ${steps} × "${safeText(start)}" padding itself)`);
   return 0;
 }

@@ -1,8 +1,7 @@
-import { resolveParams } from '../../proofs/construction.ts';
-import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../common/errors.ts';
 import { type SearchResult, type Threshold, type Weakening, fewestPassingBits, searchCounterexample, smallestPassingScale } from '../../properties/counterexample.ts';
-import { intOption, paramsFrom, parse, positiveNumberOption, stringOption } from '../args.ts';
+import { intOption, parse, positiveNumberOption, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, SEARCH_FLAGS, constructionWithParams, searchOptions } from '../construction-args.ts';
 import { type Out, printHelp, safeText, toJson } from '../output.ts';
 
 export const counterexampleHelp = `looped counterexample <construction> [--param k=v …] (--loops L | --bits s | --scale β | --fewest-bits | --smallest-scale)
@@ -37,31 +36,24 @@ export function counterexample(argv: string[], out: Out): number {
   const { positionals, values } = parse(
     argv,
     {
-      param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+      ...CONSTRUCTION_FLAGS,
       loops: { type: 'string' },
       bits: { type: 'string' },
       scale: { type: 'string' },
       'fewest-bits': { type: 'boolean' },
       'smallest-scale': { type: 'boolean' },
-      samples: { type: 'string' },
-      seed: { type: 'string' },
-      path: { type: 'string' },
+      ...SEARCH_FLAGS,
       inputs: { type: 'string' },
-      json: { type: 'boolean' },
     },
     'counterexample',
   );
   if (values.help) return printHelp(out, counterexampleHelp);
   if (positionals.length !== 1) throw new UsageError('counterexample takes one construction (see looped list)');
-  const c = constructionById(positionals[0]);
-  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const { c, params } = constructionWithParams(positionals[0], values);
   const chosen = ['loops', 'bits', 'scale', 'fewest-bits', 'smallest-scale'].filter((k) => values[k] !== undefined);
   if (chosen.length > 1) throw new UsageError(`choose one of --loops, --bits, --scale, --fewest-bits, --smallest-scale (got ${chosen.map((k) => `--${k}`).join(', ')})`);
   const o = {
-    samples: intOption(values.samples, 'samples', 1, 100_000_000, 1000),
-    seed: intOption(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, 42),
-    path: stringOption(values.path),
+    ...searchOptions(values, 1000),
     inputs: inputsOption(stringOption(values.inputs)),
   };
   if (values['fewest-bits'] || values['smallest-scale']) {

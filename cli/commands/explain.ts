@@ -1,12 +1,12 @@
 // `looped explain`: a construction taught in the terminal — its residual layout, what every head
 // and MLP group reads and writes, its weights folded into labelled blocks, and with --input a run
 // loop by loop. The data comes from cli/explain/ (model-view.ts, run-view.ts); --json prints it.
-import { resolveParams, type Built } from '../../proofs/construction.ts';
-import { constructionById } from '../../proofs/registry.ts';
+import type { BuiltConstruction } from '../../proofs/construction.ts';
 import { UsageError } from '../../common/errors.ts';
 import { modelSizes } from '../../simulators/model.ts';
 import { assertJsonDepth } from '../../common/json-depth.ts';
-import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { intOption, notApplicable, parse, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, constructionWithParams } from '../construction-args.ts';
 import { pageData, renderHtml } from '../explain/html.ts';
 import { type BlockView, type HeadView, type MatrixView, type MlpView, type ModelView, GRID_LIMIT, modelView, pretty, touchText } from '../explain/model-view.ts';
 import { type Cell, type LoopState, type RunView, runView } from '../explain/run-view.ts';
@@ -46,10 +46,8 @@ Examples:
   looped explain lemma-b9-shift --param n=6 --json`;
 
 const OPTIONS = {
-  param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+  ...CONSTRUCTION_FLAGS,
   input: { type: 'string' },
-  json: { type: 'boolean' },
   full: { type: 'boolean' },
   html: { type: 'string' },
   samples: { type: 'string' },
@@ -68,8 +66,7 @@ export async function explainHtml(argv: string[], out: Out): Promise<number> {
   if (file === undefined || file === '') throw new UsageError('--html takes the file to write, e.g. --html explain.html');
   if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6 --html out.html');
   notApplicable(values, ['full'], 'with --html: the page draws every weight matrix in full already');
-  const c = constructionById(positionals[0]);
-  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const { c, params } = constructionWithParams(positionals[0], values);
   const samples = intOption(values.samples, 'samples', 0, 1_000_000, HTML_SAMPLES);
   const inputText = stringOption(values.input);
   if (inputText !== undefined) assertJsonDepth(inputText, '--input');
@@ -87,9 +84,8 @@ export function explain(argv: string[], out: Out): number {
   if (values.html !== undefined) throw new UsageError('--html writes a page asynchronously: run it through explainCommand (looped explain … --html FILE)');
   if (positionals.length !== 1) throw new UsageError('explain takes one construction (see looped list), e.g. looped explain lemma-b9-shift --param n=6');
   notApplicable(values, ['samples'], "without --html: it sets the inputs per check of the --html page's verification summary");
-  const c = constructionById(positionals[0]);
-  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
-  const built = c.build(params) as Built<unknown, unknown>;
+  const { c, params } = constructionWithParams(positionals[0], values);
+  const built = c.build(params) as BuiltConstruction<unknown, unknown>;
   const model = built.checks[0].model;
   const view = modelView(model, { full: Boolean(values.full) });
   const inputText = stringOption(values.input);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Built, modelFor, resolveParams } from '../../proofs/construction.ts';
+import { type BuiltConstruction, modelFor } from '../../proofs/construction.ts';
 import { allConstructions, constructionById } from '../../proofs/registry.ts';
 import { isModulePath } from '../construction-file.ts';
 import { UsageError } from '../../common/errors.ts';
@@ -7,7 +7,8 @@ import { interpreterByName } from '../../simulators/interpreters.ts';
 import { type Model, modelSizes } from '../../simulators/model.ts';
 import { saveModel } from '../../simulators/model-file.ts';
 import { type ExportResult, type SafetensorsDtype, modelToSafetensors } from '../../simulators/safetensors.ts';
-import { notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { type Parsed, notApplicable, parse, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, constructionParams } from '../construction-args.ts';
 import { readModelFile } from '../model-input.ts';
 import { type Out, printHelp, safeText, toJson, writeOutFile } from '../output.ts';
 
@@ -40,14 +41,12 @@ export function exportCommand(argv: string[], out: Out): number {
   const { positionals, values } = parse(
     argv,
     {
-      param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+      ...CONSTRUCTION_FLAGS,
       interpreter: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string' },
       dtype: { type: 'string' },
       'allow-rounding': { type: 'boolean' },
-      json: { type: 'boolean' },
     },
     'export',
   );
@@ -104,19 +103,19 @@ export function exportCommand(argv: string[], out: Out): number {
   return 0;
 }
 
-function resolveSource(arg: string, values: Record<string, unknown>): { model: Model; source: Record<string, unknown> } {
+function resolveSource(arg: string, values: Parsed['values']): { model: Model; source: Record<string, unknown> } {
   const isConstruction = allConstructions().some((c) => c.id === arg) || isModulePath(arg);
   if (isConstruction) {
     const c = constructionById(arg);
-    const asked = stringOption(values.interpreter as string | undefined);
+    const asked = stringOption(values.interpreter);
     if (asked !== undefined) interpreterByName(asked); // an unknown name is refused, not silently the default model
-    const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
-    const built = c.build(params) as Built<unknown, unknown>;
+    const params = constructionParams(c, values);
+    const built = c.build(params) as BuiltConstruction<unknown, unknown>;
     const interpreter = asked ?? built.checks[0].interpreter;
     return { model: modelFor(built, interpreter), source: { construction: c.id, params, interpreter } };
   }
   if (existsSync(arg)) {
-    notApplicable(values as Parameters<typeof notApplicable>[0], ['param', 'interpreter'], 'to a model file: --param and --interpreter apply to a construction (its parameters, its model variant), and a model file is built already');
+    notApplicable(values, ['param', 'interpreter'], 'to a model file: --param and --interpreter apply to a construction (its parameters, its model variant), and a model file is built already');
     return { model: readModelFile(arg), source: { from: arg } };
   }
   throw new UsageError(`"${safeText(arg)}" is neither a construction (${allConstructions().map((c) => c.id).join(', ')}) nor a model file`);

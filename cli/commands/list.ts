@@ -1,3 +1,4 @@
+import { paramRange } from '../../proofs/construction.ts';
 import { allConstructions } from '../../proofs/registry.ts';
 import { knownInterpreters } from '../../simulators/interpreters.ts';
 import { noPositionals, parse } from '../args.ts';
@@ -29,7 +30,7 @@ export function list(argv: string[], out: Out): number {
   for (const c of cs) {
     out.print(`${color.bold(c.id)}  ${color.cyan(c.theorem)}  ${c.title}`);
     for (const p of c.params) {
-      const range = p.kind === 'int' ? `${p.min ?? ''}..${p.max ?? ''}` : p.forms ?? 'text';
+      const range = paramRange(p);
       out.print(`  --param ${p.name}=${color.green(p.default)}  ${color.dim(`(${range})`)}  ${p.describe}`);
     }
     const claims = Object.entries(c.claimed).map(([k, v]) => `${k} = ${v}`);

@@ -1,12 +1,12 @@
-import { modelFor, resolveParams, type Built } from '../../proofs/construction.ts';
-import { constructionById } from '../../proofs/registry.ts';
+import { modelFor, type BuiltConstruction } from '../../proofs/construction.ts';
 import { UsageError } from '../../common/errors.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import { assertJsonDepth } from '../../common/json-depth.ts';
 import { latentRows } from '../../simulators/latent.ts';
 import { type Model, type ModelSizes, modelSizes, paddedInput, withAttention, withLoops } from '../../simulators/model.ts';
 import type { RunResult } from '../../simulators/result.ts';
-import { type Parsed, intOption, notApplicable, paramsFrom, parse, positiveNumberOption, stringOption } from '../args.ts';
+import { type Parsed, intOption, notApplicable, parse, positiveNumberOption, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, constructionWithParams } from '../construction-args.ts';
 import { parseTokens, readModelFile } from '../model-input.ts';
 import { type Out, fmtNumber, printHelp, safeText, toJson } from '../output.ts';
 
@@ -44,12 +44,10 @@ export function run(argv: string[], out: Out): number {
   const { positionals, values } = parse(
     argv,
     {
-      param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+      ...CONSTRUCTION_FLAGS,
       input: { type: 'string' },
       interpreter: { type: 'string' },
       trace: { type: 'boolean' },
-      json: { type: 'boolean' },
       loops: { type: 'string' },
       'softmax-scale': { type: 'string' },
       model: { type: 'string' },
@@ -67,14 +65,13 @@ export function run(argv: string[], out: Out): number {
   }
   notApplicable(values, ['all-positions'], 'to a construction: it prints the readout at every position of a model file (looped run --model FILE)');
   if (positionals.length !== 1) throw new UsageError('run takes one construction (see looped list), e.g. looped run lemma-b4 --input …');
-  const c = constructionById(positionals[0]);
-  const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+  const { c, params } = constructionWithParams(positionals[0], values);
   const inputText = stringOption(values.input);
   if (inputText === undefined) throw new UsageError(`run needs --input, e.g. --input '${'[…]'}' (see looped run --help)`);
   assertJsonDepth(inputText, '--input');
   const scale = positiveNumberOption(values['softmax-scale'], 'softmax-scale');
   const loops = values.loops === undefined ? undefined : intOption(values.loops, 'loops', 0, 100_000, 0);
-  const built = c.build(params) as Built<unknown, unknown>;
+  const built = c.build(params) as BuiltConstruction<unknown, unknown>;
   const input = built.parseInput(inputText);
   const interpreterName = stringOption(values.interpreter) ?? built.checks[0].interpreter;
   const interpreter = interpreterByName(interpreterName);

@@ -1,9 +1,8 @@
-import { resolveParams } from '../../proofs/construction.ts';
-import { constructionById } from '../../proofs/registry.ts';
 import { UsageError } from '../../common/errors.ts';
 import { type SweepReport, isBatchInterpreter, sweepConstruction } from '../../properties/sweep.ts';
 import { type VerifyOptions, type VerifyReport, asExpected, settingText, verifyAll, verifyConstruction } from '../../properties/verify.ts';
-import { intOption, notApplicable, paramsFrom, parse, stringOption } from '../args.ts';
+import { intOption, notApplicable, parse, stringOption } from '../args.ts';
+import { CONSTRUCTION_FLAGS, SEARCH_FLAGS, constructionWithParams, searchOptions } from '../construction-args.ts';
 import { EXIT_INTERRUPTED, claimInterrupt } from '../interrupt.ts';
 import { type Out, fmtNumber, printHelp, table, toJson } from '../output.ts';
 
@@ -49,15 +48,11 @@ export async function verify(argv: string[], out: Out): Promise<number> {
   const { positionals, values } = parse(
     argv,
     {
-      param: { type: 'string', multiple: true },
-      construction: { type: 'string' },
+      ...CONSTRUCTION_FLAGS,
       interpreter: { type: 'string' },
-      samples: { type: 'string' },
-      seed: { type: 'string' },
-      path: { type: 'string' },
+      ...SEARCH_FLAGS,
       all: { type: 'boolean' },
       small: { type: 'boolean' },
-      json: { type: 'boolean' },
       batch: { type: 'string' },
       exhaustive: { type: 'boolean' },
     },
@@ -68,9 +63,7 @@ export async function verify(argv: string[], out: Out): Promise<number> {
   let lastTick = 0;
   const started = new Map<string, number>();
   const options: VerifyOptions = {
-    samples: intOption(values.samples, 'samples', 1, 100_000_000, values.all ? 100 : 200),
-    seed: intOption(values.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, 42),
-    path: stringOption(values.path),
+    ...searchOptions(values, values.all ? 100 : 200),
     interpreter: stringOption(values.interpreter),
     signal,
     onProgress: (label, done, total) => {
@@ -101,8 +94,7 @@ export async function verify(argv: string[], out: Out): Promise<number> {
     } else {
       if (positionals.length !== 1) throw new UsageError('verify takes one construction (see looped list), or --all');
       notApplicable(values, ['small'], 'without --all: it leaves the paper-size settings out of verify --all');
-      const c = constructionById(positionals[0]);
-      const params = resolveParams(c, paramsFrom(values.param as string[] | undefined));
+      const { c, params } = constructionWithParams(positionals[0], values);
       if (options.interpreter !== undefined && isBatchInterpreter(options.interpreter)) {
         notApplicable(values, ['path'], 'to a batched sweep: it draws its inputs by --seed, batch by batch (--path replays a fast-check run of an unbatched interpreter)');
         if (values.exhaustive) notApplicable(values, ['samples'], 'with --exhaustive: every input of the input space is run');

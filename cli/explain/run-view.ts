@@ -1,7 +1,7 @@
 // What `looped explain --input` says about one run, as plain data: the construction's first check
 // (exact) run with a trace, and loop by loop every residual subspace decoded at every position,
 // where each head attended, the lockstep comparison and the readout the state would give.
-import type { Built } from '../../proofs/construction.ts';
+import type { BuiltConstruction } from '../../proofs/construction.ts';
 import { decodeSbin } from '../../proofs/codes.ts';
 import { interpreterByName } from '../../simulators/interpreters.ts';
 import type { Model } from '../../simulators/model.ts';
@@ -197,7 +197,7 @@ function attentionOf(model: Model, trace: Trace, loop: number): HeadAttention[] 
   return out;
 }
 
-export function runView(built: Built<unknown, unknown>, inputText: string): RunView {
+export function runView(built: BuiltConstruction<unknown, unknown>, inputText: string): RunView {
   const check = built.checks[0];
   const model = check.model;
   const input = built.parseInput(inputText);

@@ -65,10 +65,12 @@ import { loadModel, saveModel } from '../../simulators/model-file.ts';
 import { toRational } from '../../simulators/rational.ts';
 import type { RunResult } from '../../simulators/result.ts';
 import type { Snapshot } from '../../simulators/trace.ts';
-import type { Check, ClaimedSizes, Construction, Params, SizeKey } from '../construction.ts';
-import { ALPHABET_PARAM, type PHopBuilt, type PHopConfig, type PHopOutput, P_PARAM, READOUT_PARAM, decodeAnswer, pHopLockstep } from '../p-hop/common.ts';
+import { type InterpreterCheck, type ChoiceParamSpec, type ClaimedSizes, type Params, type SizeKey, defineConstruction, readParam } from '../construction.ts';
+import { type PHopBuilt, type PHopOutput, decodeAnswer } from '../p-hop/built.ts';
+import { ALPHABET_PARAM, type PHopConfig, P_PARAM, READOUT_PARAM } from '../p-hop/config.ts';
+import { pHopLockstep } from '../p-hop/lockstep.ts';
 import { type DirectBuilt, buildDirect } from '../p-hop/direct.ts';
-import { buildLooped, pHopLooped } from '../p-hop/looped.ts';
+import { buildLooped, pHop } from '../p-hop/looped.ts';
 import { CLAIMED as THM52_CLAIMED, type Gate, type Thm52Compiled, VARIANTS, type Variant, compileThm52Info, lockstepRows as thm52LockstepRows, withStart } from '../thm-5-2-loop-one-layer.ts';
 
 const ID = 'cor-5.3-compiled';
@@ -134,13 +136,11 @@ export interface Cor53Options {
 }
 
 export function compileCor53(params: Params, o: Cor53Options = {}): Cor53Compiled {
-  const { variant: rawVariant, ...rest } = params;
-  const variant = String(rawVariant ?? 'corrected');
-  if (!(VARIANTS as readonly string[]).includes(variant)) throw new UsageError(`parameter variant of ${ID} must be one of ${VARIANTS.join(', ')}, got "${variant}"`);
+  const v = readParam(ID, VARIANT_PARAM, params);
+  const rest = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'variant')); // the rest are p-hop-direct's
   const direct = buildDirect({ ...rest, layers: 'auto' });
   const cfg = direct.config;
   if (cfg.n > N_MAX) throw new UsageError(`parameter n of ${ID} is ${cfg.n}, outside its range 1..${N_MAX}`);
-  const v = variant as Variant;
   const tag = v === 'corrected' ? '' : ` (${v})`;
   const compiled = compileThm52Info(direct.model, { variant: v, gate: o.gate, startToken: START, name: `${direct.model.name}, compiled by Theorem 5.2${tag}` });
   const floatCompiled = compileThm52Info(softmaxSharing(direct.model, cfg.scale), {
@@ -240,7 +240,7 @@ export function cor53SizeRow(p: number, n: number, alphabet = 4): Cor53SizeRow {
     fromFile: modelSizes(compileThm52Info(loadModel(saveModel(c.direct.model)), { startToken: START }).model),
     handBuilt: modelSizes(hand.model),
     direct: modelSizes(c.direct.model),
-    claim: evaluateAll(pHopLooped.claimed, cor53Scope(c)),
+    claim: evaluateAll(pHop.claimed, cor53Scope(c)),
     thm52: thm52Formula(c),
     bits: c.fixedCompiled.bits,
     sourceBits: c.config.s,
@@ -257,7 +257,7 @@ export function buildCor53Compiled(params: Params, o: Cor53Options = {}): Cor53B
   const L = compiled.scope.L;
   const algorithm = pHopLockstep(cfg, compiled.model.residual, 'loop', (run, t) => asSourceSnapshot(run.trace!.afterLoop(t)), L);
   const bits = c.fixedCompiled.bits;
-  const checks: Check[] = [
+  const checks: InterpreterCheck[] = [
     { label: 'exact, hard attention: B.12 compiled by Theorem 5.2 answers hop_p(v)', interpreter: 'exact', model: compiled.model },
     // The bits the fixed-point gates need (sFs); above MAX_BITS fixed:s cannot run, and there is no such check.
     ...(bits <= MAX_BITS
@@ -275,7 +275,7 @@ export function buildCor53Compiled(params: Params, o: Cor53Options = {}): Cor53B
     config: cfg,
     compiledCor53: c,
     model: compiled.model,
-    scope: cor53Scope(c),
+    sizeScope: cor53Scope(c),
     bits: bits <= MAX_BITS ? bits : undefined,
     encode: (v) => compiledInput(c, v),
     decode: (run) => decodeAnswer(cfg, asSourceRun(run)),
@@ -312,7 +312,16 @@ export function buildCor53Compiled(params: Params, o: Cor53Options = {}): Cor53B
 
 const H = 'hand-built `p-hop` (Corollary 5.3 written directly)';
 
-export const cor53Compiled: Construction<number[], PHopOutput> = {
+/** Theorem 5.2's compiler variant (thm-5.2's VARIANTS). */
+const VARIANT_PARAM: ChoiceParamSpec<'variant', Variant> = {
+  name: 'variant',
+  describe: "Theorem 5.2's compiler: corrected (default), or exactly as printed: erratum-3 (gate signs swapped), erratum-4 (hat with a factor 0.5)",
+  default: 'corrected',
+  kind: 'choice',
+  values: VARIANTS,
+};
+
+export const cor53Compiled = defineConstruction<number[], PHopOutput>({
   id: ID,
   title: 'p-hop induction: Theorem B.12 compiled by Theorem 5.2 (Corollary 5.3 as derived)',
   theorem: 'Corollary 5.3 = Theorem 5.2 ∘ Theorem B.12',
@@ -328,19 +337,13 @@ export const cor53Compiled: Construction<number[], PHopOutput> = {
     { name: 'n', describe: 'longest input v_1..v_n (the compiled model reads <s>, #, v_1..v_n)', default: '16', kind: 'int', min: 1, max: N_MAX },
     ALPHABET_PARAM,
     READOUT_PARAM,
-    {
-      name: 'variant',
-      describe: "Theorem 5.2's compiler: corrected (default), or exactly as printed: erratum-3 (gate signs swapped), erratum-4 (hat with a factor 0.5)",
-      default: 'corrected',
-      kind: 'text',
-      forms: VARIANTS.join(', '),
-    },
+    VARIANT_PARAM,
   ],
   // paper-notes §3, Corollary 5.3: "looping one layer ⌊log2 p⌋ + 2 times, at most 3 heads", with B.12's
   // d = d_FF = d_ATTN = O(1) carried through — the very formulas of the hand-built `p-hop`, whose
   // comment explains the constants (a pointer as one number); erratum 8 is that the mlpWidth
   // claim has no O(L) term.
-  claimed: Object.fromEntries(KEYS.filter((k) => pHopLooped.claimed[k] !== undefined).map((k) => [k, pHopLooped.claimed[k]!])) as ClaimedSizes,
+  claimed: Object.fromEntries(KEYS.filter((k) => pHop.claimed[k] !== undefined).map((k) => [k, pHop.claimed[k]!])) as ClaimedSizes,
   deviations:
     'Loops: L = 2 + ⌈log2 p⌉, B.12\'s depth as built (one more than ⌊log2 p⌋ + 2 unless p is a power of two, see p-hop-direct). ' +
     'Heads: R, the distinct layers of B.12 (shift, search, folding round, plain round): 4 when p − 1 has both set and unset ' +
@@ -361,4 +364,4 @@ export const cor53Compiled: Construction<number[], PHopOutput> = {
     { params: { variant: 'erratum-4' }, fails: "erratum 4: Theorem 5.2's hat with its factor 0.5 gives a mask of halves" },
   ],
   build: (params) => buildCor53Compiled(params),
-};
+});

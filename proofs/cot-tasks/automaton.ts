@@ -51,13 +51,13 @@ import { type Model, addStage, createLayer, createModel } from '../../simulators
 import { space } from '../../simulators/space.ts';
 import { type Automaton, AUTOMATON_FORMS, formatWord, parseAutomatonName, parseSymbol, runAutomaton } from '../../tasks/automata.ts';
 import { readTableText } from '../../simulators/regular-file.ts';
-import { embedConstantOne, embedPositionCodes } from '../codes.ts';
-import type { ParamSpec, Params } from '../construction.ts';
-import { addOneHotHead, intParam } from '../gadgets/lemma-b4.ts';
+import { bitLength, embedConstantOne, embedPositionCodes } from '../codes.ts';
+import { type Params, defineParams, paramValues } from '../construction.ts';
+import { addOneHotHead } from '../gadgets/lemma-b4.ts';
+import { parseJsonArray } from '../input-parsing.ts';
 import { addUnits } from '../gadgets/units.ts';
-import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
+import { CLAIMED as THM54_CLAIMED } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
-import { assertJsonDepth } from '../../common/json-depth.ts';
 
 const ID = 'cot-automaton';
 
@@ -97,7 +97,7 @@ export function buildAutomatonDecoder(A: Automaton, n: number): { decoder: Model
   const V = vocab.labels.length;
   const Q = A.states.length;
   const S = A.symbols.length;
-  const s = positionBits(n, n);
+  const s = bitLength(n + n);
   const tokenLabels = (prefix: string) => vocab.labels.map((x) => `${prefix}[${x}]`);
   const residual = space({
     tok: { size: V, labels: tokenLabels('tok'), describe: 'one-hot of the token at i (θ_TE)' },
@@ -193,7 +193,7 @@ export function buildAutomatonTask(A: Automaton, n: number): CotTaskBuilt<number
     decoder,
     n,
     steps: n,
-    scope: { Q: A.states.length, S },
+    sizeScope: { Q: A.states.length, S },
     prompt(word) {
       checkWord(word);
       return word.map((a) => vocab.symbolToken[a]);
@@ -203,20 +203,11 @@ export function buildAutomatonTask(A: Automaton, n: number): CotTaskBuilt<number
       return runAutomaton(A, word).map((q) => vocab.stateToken[q]);
     },
     parseInput(text) {
-      assertJsonDepth(text);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new InputError(`${ID}: the input must be a JSON array of ${n} symbols of ${A.name}, like ${formatWord(A, new Array<number>(n).fill(0))}; got ${JSON.stringify(text)}`);
-      }
-      if (!Array.isArray(value)) throw new InputError(`${ID}: the input must be a JSON array of ${n} symbols of ${A.name}, like ${formatWord(A, new Array<number>(n).fill(0))}`);
-      const word = value.map((v: unknown, k) => {
-        try {
-          return parseSymbol(A, v, `symbol ${k + 1}`);
-        } catch (e) {
-          throw new InputError(`${ID}: ${(e as Error).message}`);
-        }
+      const word = parseJsonArray(text, {
+        where: ID,
+        expected: `${n} symbols of ${A.name}`,
+        example: formatWord(A, new Array<number>(n).fill(0)),
+        item: (v, k) => parseSymbol(A, v, `symbol ${k + 1}`),
       });
       checkWord(word);
       return word;
@@ -227,7 +218,7 @@ export function buildAutomatonTask(A: Automaton, n: number): CotTaskBuilt<number
   };
 }
 
-const PARAMS: ParamSpec[] = [
+const PARAMS = defineParams([
   {
     name: 'automaton',
     describe: 'the automaton: parity, a group (its word problem: the state is the running product), or a transition table',
@@ -236,9 +227,9 @@ const PARAMS: ParamSpec[] = [
     forms: AUTOMATON_FORMS,
   },
   { name: 'n', describe: 'word length = CoT steps = loops', default: '6', kind: 'int', min: 1, max: MAX_N },
-];
+]);
 
-export const automatonTask: CotTask<number[]> = {
+export const cotAutomatonTask: CotTask<number[]> = {
   id: ID,
   title: 'a finite automaton by chain of thought, one state per step (compiled to n loops)',
   theorem: 'Theorem 5.4 on a finite automaton (CoT: one state per step)',
@@ -265,9 +256,8 @@ export const automatonTask: CotTask<number[]> = {
   // reads the −2·first that keeps the step units off at the first step.
   verifyAt: [{ params: {} }, { params: { automaton: 'S3', n: '3' } }],
   build(params) {
-    const A = automatonParam(params);
-    const n = intParam(ID, params, 'n', 1, MAX_N);
-    return buildAutomatonTask(A, n);
+    const { n } = paramValues(ID, PARAMS, params);
+    return buildAutomatonTask(automatonParam(params), n);
   },
 };
 

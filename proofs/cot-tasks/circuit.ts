@@ -85,8 +85,8 @@ import {
   valuePosition,
 } from '../../tasks/circuits.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes, sbin } from '../codes.ts';
-import type { ParamSpec, Params } from '../construction.ts';
-import { addOneHotHead, intParam } from '../gadgets/lemma-b4.ts';
+import { defineParams, orAuto, paramValues } from '../construction.ts';
+import { addOneHotHead } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
 import { CLAIMED as THM54_CLAIMED } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
@@ -225,30 +225,31 @@ export function buildCircuitDecoder(family: CircuitFamily, shape: CircuitShape, 
 
 // ---------------------------------------------------------------- the task
 
-const PARAMS: ParamSpec[] = [
-  { name: 'kind', describe: 'boolean (AND, OR, XOR, NOT over {0, 1}) or igsm (+, −, × mod q: i-GSM\'s arithmetic DAGs)', default: 'boolean', kind: 'text', forms: 'boolean, igsm' },
+const KINDS = ['boolean', 'igsm'] as const satisfies readonly CircuitKind[];
+
+const PARAMS = defineParams([
+  { name: 'kind', describe: 'boolean (AND, OR, XOR, NOT over {0, 1}) or igsm (+, −, × mod q: i-GSM\'s arithmetic DAGs)', default: 'boolean', kind: 'choice', values: KINDS },
   { name: 'inputs', describe: 'k: inputs (the leaves: input bits, or the given constants of an i-GSM problem)', default: '3', kind: 'int', min: 1, max: 16 },
   { name: 'gates', describe: 'G: gates = CoT steps = loops of the compiled model', default: '4', kind: 'int', min: 1, max: 32 },
   {
     name: 'mod',
     describe: `q: the modulus of kind=igsm (auto = 7, the paper's i-GSM); a Boolean circuit is over {0, 1} (auto = 2)`,
     default: 'auto',
-    kind: 'text',
+    kind: 'int',
+    min: 2,
+    max: MAX_MODULUS,
+    auto: '7 for kind=igsm, 2 for boolean',
     forms: `auto, or a whole number 2..${MAX_MODULUS} (kind=igsm)`,
   },
-];
+]);
 
-function familyParam(params: Params): CircuitFamily {
-  const kind = params.kind ?? 'boolean';
-  if (kind !== 'boolean' && kind !== 'igsm') throw new UsageError(`parameter kind of ${ID} must be boolean or igsm, got "${String(kind)}"`);
-  const raw = params.mod;
-  if (raw === undefined || raw === 'auto') return circuitFamily(kind as CircuitKind);
-  const q = intParam(ID, params, 'mod', 2, MAX_MODULUS);
-  if (kind === 'boolean' && q !== 2) throw new UsageError(`parameter mod of ${ID}: a Boolean circuit is over {0, 1}, so mod is auto or 2, got ${q}`);
-  return circuitFamily(kind as CircuitKind, q);
+function familyParam(kind: CircuitKind, mod: number | 'auto'): CircuitFamily {
+  const q = orAuto<number | undefined>(mod, () => undefined);
+  if (kind === 'boolean' && q !== undefined && q !== 2) throw new UsageError(`parameter mod of ${ID}: a Boolean circuit is over {0, 1}, so mod is auto or 2, got ${q}`);
+  return circuitFamily(kind, q);
 }
 
-export const circuitTask: CotTask<Circuit> = {
+export const cotCircuitTask: CotTask<Circuit> = {
   id: ID,
   title: 'Circuit evaluation by chain of thought, one gate per step (Boolean circuits, i-GSM DAGs mod q)',
   theorem: 'Theorem 5.4 on circuit evaluation (CoT: one gate per step, Li et al. 2024)',
@@ -276,15 +277,16 @@ export const circuitTask: CotTask<Circuit> = {
     'lookup units beside them). Head size: Theorem 5.4 states none.',
   verifyAt: [{ params: {} }, { params: { kind: 'igsm' } }],
   build(params): CotTaskBuilt<Circuit> {
-    const family = familyParam(params);
-    const shape = { inputs: intParam(ID, params, 'inputs', 1, 16), gates: intParam(ID, params, 'gates', 1, 32) };
-    const d = buildCircuitDecoder(family, shape);
+    const { kind, inputs, gates, mod } = paramValues(ID, PARAMS, params);
+    const family = familyParam(kind, mod);
+    const shape = { inputs, gates };
+    const built = buildCircuitDecoder(family, shape);
     const binary = family.ops.filter((o) => o.arity === 2).length;
     return {
-      decoder: d.model,
-      n: d.n,
-      steps: d.steps,
-      scope: { q: family.q, ops: family.ops.length, k: shape.inputs, G: shape.gates, sigma: d.sigma, units: d.units, binary },
+      decoder: built.model,
+      n: built.n,
+      steps: built.steps,
+      sizeScope: { q: family.q, ops: family.ops.length, k: shape.inputs, G: shape.gates, sigma: built.sigma, units: built.units, binary },
       prompt: (c) => serialiseCircuit(family, shape, c),
       trace: (c) => {
         validateCircuit(family, c, shape);

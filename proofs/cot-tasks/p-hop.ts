@@ -67,13 +67,13 @@ import { type Head, type Layer, type Model, addStage, createHead, createLayer, c
 import { type Selector, space } from '../../simulators/space.ts';
 import { findP, pHopArbitrary, paperPHopSampler } from '../../tasks/p-hop.ts';
 import type { Rng } from '../../tasks/random.ts';
-import { sbin } from '../codes.ts';
-import type { ParamSpec, Params } from '../construction.ts';
-import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
+import { bitLength, sbin } from '../codes.ts';
+import { type Params, defineParams, paramValues } from '../construction.ts';
+import { addOneHotHead } from '../gadgets/lemma-b4.ts';
+import { parseJsonArray } from '../input-parsing.ts';
 import { addUnits } from '../gadgets/units.ts';
-import { CLAIMED as THM54_CLAIMED, positionBits } from '../thm-5-4-cot-loops.ts';
+import { CLAIMED as THM54_CLAIMED } from '../thm-5-4-cot-loops.ts';
 import type { CotTask, CotTaskBuilt } from './task.ts';
-import { assertJsonDepth } from '../../common/json-depth.ts';
 
 const ID = 'cot-p-hop';
 
@@ -100,26 +100,17 @@ export function cotPHopVocabulary(n: number, alphabet: number): CotPHopVocabular
   return { labels, bottom: alphabet, pointer: (k) => alphabet + 1 + k };
 }
 
-/** A Lemma B.4 read: position i attends to the position whose pos code is in `query` and copies single directions. */
+/** A Lemma B.4 read (addOneHotHead, key pos): position i attends to the position whose pos code is in `query` and copies single directions. */
 function readAt(model: Model, layer: Layer, spec: { name: string; role: string; s: number; query: string; copies: { name: string; describe: string; pairs: [Selector, Selector][] }[] }): Head {
-  const B = boundB(spec.s);
-  const ov: Record<string, { size: number; describe: string }> = {};
-  for (const c of spec.copies) ov[c.name] = { size: c.pairs.length, describe: c.describe };
-  const head = createHead(model.residual, { name: spec.name, role: spec.role, kind: 'hard', qk: oneHotQkSpace(spec.s), ov }, `${model.name}: head '${spec.name}'`);
-  for (let b = 0; b < spec.s; b++) {
-    head.W_Q.set([spec.query, b], `code.${b}`, 1);
-    head.W_Q.set('one', `one.${b}`, 1);
-    head.W_K.set(['pos', b], `code.${b}`, B);
-    head.W_K.set('one', `one.${b}`, B.neg());
-  }
-  for (const c of spec.copies) {
-    c.pairs.forEach(([from, to], k) => {
-      head.W_V.set(from, [c.name, k], 1);
-      head.W_O.set([c.name, k], to, 1);
-    });
-  }
-  layer.heads.push(head);
-  return head;
+  return addOneHotHead(model, layer, {
+    name: spec.name,
+    role: spec.role,
+    bits: spec.s,
+    query: spec.query,
+    key: 'pos',
+    one: 'one',
+    copies: spec.copies.map((c) => ({ name: c.name, describe: c.describe, from: c.pairs.map(([from]) => from), to: c.pairs.map(([, to]) => to) })),
+  });
 }
 
 /** The decoder for p hops over n tokens (see the module comment). */
@@ -127,7 +118,7 @@ export function buildCotPHopDecoder(o: Required<CotPHopOptions>): { decoder: Mod
   const { p, n, alphabet: A } = o;
   const vocab = cotPHopVocabulary(n, A);
   const V = vocab.labels.length;
-  const s = positionBits(n + 1, p + 1);
+  const s = bitLength(n + 1 + p + 1);
   const letters = (prefix: string) => Array.from({ length: A }, (_, c) => `${prefix}:${c}`);
   const residual = space({
     tok: { size: V, labels: vocab.labels.map((x) => `tok:${x}`), describe: 'one-hot of the token at i (θ_TE)' },
@@ -276,7 +267,7 @@ export function buildCotPHop(options: CotPHopOptions): CotTaskBuilt<number[]> {
     decoder,
     n: n + 1,
     steps: p + 1,
-    scope: { p, len: n, A },
+    sizeScope: { p, len: n, A },
     prompt(v) {
       checkTokens(v);
       return [vocab.bottom, ...v];
@@ -286,15 +277,9 @@ export function buildCotPHop(options: CotPHopOptions): CotTaskBuilt<number[]> {
       return cotPHopTrace(v, p, vocab);
     },
     parseInput(text) {
-      assertJsonDepth(text);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new InputError(`${ID}: the input must be a JSON array of ${n} tokens 0..${A - 1}, like [${Array.from({ length: Math.min(n, 4) }, (_, k) => k % A).join(',')}${n > 4 ? ',…' : ''}]; got ${JSON.stringify(text)}`);
-      }
-      if (!Array.isArray(value)) throw new InputError(`${ID}: the input must be a JSON array of ${n} tokens 0..${A - 1}`);
-      const v = value as number[];
+      const example = `[${Array.from({ length: Math.min(n, 4) }, (_, k) => k % A).join(',')}${n > 4 ? ',…' : ''}]`;
+      // Items are checked together (checkTokens names v_k and the length), so each is taken as it is.
+      const v = parseJsonArray(text, { where: ID, expected: `${n} tokens 0..${A - 1}`, example, item: (x) => x as number });
       checkTokens(v);
       return v;
     },
@@ -321,13 +306,13 @@ export function sampleCotPHop(rng: Rng, options: CotPHopOptions): number[] {
   return paperPHopSampler(rng, n, p, alphabet);
 }
 
-const PARAMS: ParamSpec[] = [
+const PARAMS = defineParams([
   { name: 'p', describe: 'hops: p pointer steps, then the value (p + 1 CoT steps = loops)', default: '3', kind: 'int', min: 1, max: MAX_P },
   { name: 'n', describe: 'tokens v_1..v_n (the prompt adds a start slot ⊥ at position 0)', default: '8', kind: 'int', min: 2, max: MAX_N },
   { name: 'alphabet', describe: 'tokens are 0..alphabet−1', default: '4', kind: 'int', min: 2, max: MAX_ALPHABET },
-];
+]);
 
-export const pHopCotTask: CotTask<number[]> = {
+export const cotPHopTask: CotTask<number[]> = {
   id: ID,
   title: 'p-hop by chain of thought, one hop per step (compiled to p + 1 loops)',
   theorem: 'Theorem 5.4 on p-hop induction (CoT: one hop per step)',
@@ -351,11 +336,7 @@ export const pHopCotTask: CotTask<number[]> = {
     's + A + 1)). Steps: p + 1, not p — the last emits the value at the pointer. In these formulas n and m are the ' +
     'compiler\'s (prompt length len + 1, m = p + 1); len is the task\'s n.',
   build(params: Params) {
-    return buildCotPHop({
-      p: intParam(ID, params, 'p', 1, MAX_P),
-      n: intParam(ID, params, 'n', 2, MAX_N),
-      alphabet: intParam(ID, params, 'alphabet', 2, MAX_ALPHABET),
-    });
+    return buildCotPHop(paramValues(ID, PARAMS, params));
   },
 };
 

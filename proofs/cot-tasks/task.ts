@@ -5,13 +5,13 @@
 // algorithm as the reference. cotTaskConstruction turns it into a registered construction whose
 // model is the Theorem 5.4 compilation of the decoder, so `looped verify cot-…` checks, on the
 // same inputs:
-//   * the decoder's greedy CoT equals the algorithm's trace, token for token (Built.cot);
+//   * the decoder's greedy CoT equals the algorithm's trace, token for token (BuiltConstruction.cot);
 //   * the looped model's answer equals the algorithm's answer (exact; fixed:s with the softmax SHIFT);
 //   * lockstep: after loop t the looped model's positions hold the prompt and trace tokens 1..t.
 import type { Arbitrary } from 'fast-check';
 import type { Model } from '../../simulators/model.ts';
-import type { Built, Construction, ParamSpec, Params, VerifySetting, WordSpace } from '../construction.ts';
-import { THM54_VARIANTS, THM54_VARIANT_PARAM, type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, variantParam, withPads, withSoftmaxShift } from '../thm-5-4-cot-loops.ts';
+import { type BuiltConstruction, type ChoiceParamSpec, type Construction, type Params, type VerifySetting, type WordSpace, defineConstruction, readParam } from '../construction.ts';
+import { THM54_VARIANTS, THM54_VARIANT_PARAM, type Thm54Compiled, type Thm54Variant, compileThm54Variant, cotPrecondition, lockstepRows, withPads, withSoftmaxShift } from '../thm-5-4-cot-loops.ts';
 
 /** A decoder for one task instance (the parameters fixed), with its reference algorithm. */
 export interface CotTaskBuilt<I> {
@@ -22,7 +22,7 @@ export interface CotTaskBuilt<I> {
   /** CoT steps m to the answer (= loops of the compiled model). */
   steps: number;
   /** Numbers for the claimed-size formulas (n, p, states, gates, …); the compiler adds L, d, s, … */
-  scope: Record<string, number>;
+  sizeScope: Record<string, number>;
   /** The decoder's prompt for an input: n token indices of the decoder's vocabulary. */
   prompt(input: I): number[];
   /** The algorithm's trace: the `steps` tokens a correct CoT emits; the last one is the answer. */
@@ -51,7 +51,13 @@ export function compileTask<I>(task: CotTask<I>, t: CotTaskBuilt<I>, variant: Th
 }
 
 /** Which Theorem 5.4 compilation a task construction checks (its own sizes are claimed for variant a). */
-const VARIANT_PARAM: ParamSpec = { ...THM54_VARIANT_PARAM, describe: `${THM54_VARIANT_PARAM.describe} (wider: the claimed sizes are variant (a)'s)` };
+const VARIANT_PARAM: ChoiceParamSpec<'variant', Thm54Variant> = {
+  name: 'variant',
+  describe: `${THM54_VARIANT_PARAM.describe} (wider: the claimed sizes are variant (a)'s)`,
+  default: 'masks',
+  kind: 'choice',
+  values: THM54_VARIANTS,
+};
 
 /** Each of the task's verify settings under both compilations (a setting naming its variant is kept as it is). */
 function withEveryVariant(settings: readonly VerifySetting[]): VerifySetting[] {
@@ -61,8 +67,8 @@ function withEveryVariant(settings: readonly VerifySetting[]): VerifySetting[] {
 }
 
 export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTaskOutput> {
-  const build = (params: Params): Built<I, CotTaskOutput> => {
-    const variant = variantParam(task.id, params);
+  const build = (params: Params): BuiltConstruction<I, CotTaskOutput> => {
+    const variant = readParam(task.id, VARIANT_PARAM, params);
     const t = task.build(params);
     const c = compileTask(task, t, variant);
     const labels = c.model.vocab.labels;
@@ -73,7 +79,7 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
     };
     return {
       model: c.model,
-      scope: { ...t.scope, ...c.scope },
+      sizeScope: { ...t.sizeScope, ...c.scope },
       bits: c.s,
       encode: (input) => withPads(c, t.prompt(input)),
       decode: (run) => ({ answer: run.answer }),
@@ -106,7 +112,7 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
       },
     };
   };
-  return {
+  return defineConstruction<I, CotTaskOutput>({
     id: task.id,
     title: task.title,
     theorem: task.theorem,
@@ -116,5 +122,5 @@ export function cotTaskConstruction<I>(task: CotTask<I>): Construction<I, CotTas
     deviations: task.deviations,
     verifyAt: withEveryVariant(task.verifyAt ?? [{ params: {} }]),
     build,
-  };
+  });
 }

@@ -27,7 +27,7 @@
 // output is B_s·2^{−s} = 1 − 2^{−2s}, which rounds to 1 when s ≥ 2. At s = 1 it is 3/4, exactly
 // half-way between 1/2 and 1, and F_s rounds ties toward the smaller magnitude: fixed:1 gives
 // g = 1/2 at the maximum (still the right argmax, but not a one-hot). So the lemma holds exactly
-// in F_s for s ≥ 2, and tests/gadgets-b6-b11.test.ts shows the s = 1 case.
+// in F_s for s ≥ 2, and tests/gadget-b6-argmax.test.ts shows the s = 1 case.
 //
 // BIT ORDER: none — this gadget reads values, not codes.
 import fc from 'fast-check';
@@ -35,8 +35,7 @@ import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import type { Rational } from '../../simulators/rational.ts';
 import type { Selector } from '../../simulators/space.ts';
-import type { Built, Construction } from '../construction.ts';
-import { intParam } from './lemma-b4.ts';
+import { type BuiltConstruction, defineConstruction, defineParams, paramValues } from '../construction.ts';
 import { type GatherHarness, buildHarness, gridParam, gridValues, harnessBuilt, valueLabel } from './token-harness.ts';
 import { addUnits, directions, expectBits, expectDisjoint, expectLayers, sizeOf } from './units.ts';
 
@@ -121,7 +120,7 @@ export interface ArgmaxHarnessSpec {
   values: readonly Rational[];
 }
 
-export type ArgmaxBuilt = Built<number[], string[]> & { harness: GatherHarness };
+export type ArgmaxBuilt = BuiltConstruction<number[], string[]> & { harness: GatherHarness };
 
 /**
  * A model that reads d scalar tokens x_1..x_d (one per position, each embedded as its value),
@@ -149,7 +148,7 @@ export function buildArgmax(spec: ArgmaxHarnessSpec): ArgmaxBuilt {
   const values = spec.values;
   const built = harnessBuilt<string[]>(harness, {
     s,
-    scope: { d, s },
+    sizeScope: { d, s },
     decode: (p) => p.onehot,
     reference: (tokens) => maximisers(tokens.map((t) => values[t])),
     equal: (a, b) => a.length === b.length && a.every((x, i) => x === b[i]),
@@ -160,7 +159,13 @@ export function buildArgmax(spec: ArgmaxHarnessSpec): ArgmaxBuilt {
   return { ...built, harness };
 }
 
-export const lemmaB6Argmax: Construction<number[], string[]> = {
+const PARAMS = defineParams([
+  { name: 'd', describe: 'number of values compared', default: '3', kind: 'int', min: 1, max: 8 },
+  { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2: see the statement)', default: '2', kind: 'int', min: 2, max: 26 },
+  gridParam,
+]);
+
+export const lemmaB6Argmax = defineConstruction<number[], string[]>({
   id: 'lemma-b6-argmax',
   title: 'Argmax as a ReLU network',
   theorem: 'Lemma B.6',
@@ -169,11 +174,7 @@ export const lemmaB6Argmax: Construction<number[], string[]> = {
     'one-hot vector of the argmax; with a tie, g is 1 at every maximiser. Here d scalar tokens are gathered at the last ' +
     'position by hard one-hot heads and the readout exposes g. In the fixed point F_s every value is on the grid and the ' +
     'net is exact for s ≥ 2 (at s = 1 the weight 2^s rounds to B_1 and g = 1/2 at the maximum).',
-  params: [
-    { name: 'd', describe: 'number of values compared', default: '3', kind: 'int', min: 1, max: 8 },
-    { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2: see the statement)', default: '2', kind: 'int', min: 2, max: 26 },
-    gridParam,
-  ],
+  params: PARAMS,
   // paper-notes §3, Theorem 5.4: "Lemma B.6, argmax as a 3-layer net of width d²". The lemma states
   // no heads and no width (the harness that gathers its inputs is ours), so none are claimed.
   claimed: {
@@ -189,11 +190,10 @@ export const lemmaB6Argmax: Construction<number[], string[]> = {
     '(bitsFor(d) each) + one(1) + x, S and g (d each).',
   build(params) {
     const id = 'lemma-b6-argmax';
-    const d = intParam(id, params, 'd', 1, 8);
-    const s = intParam(id, params, 's', 2, 26);
+    const { d, s } = paramValues(id, PARAMS, params);
     const values = gridValues(id, params, s);
     const built = buildArgmax({ d, s, values });
-    built.scope = { ...built.scope, r: (values.length - 1) / 2 };
+    built.sizeScope = { ...built.sizeScope, r: (values.length - 1) / 2 };
     return built;
   },
-};
+});

@@ -7,7 +7,7 @@
 // weights below give bit k the place value 2^k, so a code written most significant first would
 // compare the bit-reversed numbers; that is the disagreement erratum 6 names. Option bitOrder
 // 'msb-first' builds exactly that (for erratum 6: Theorem 5.4 variant erratum-6 reads the state's
-// LSB-first codes with it; tests/gadgets-b6-b11.test.ts shows it exact on MSB-first codes).
+// LSB-first codes with it; tests/gadget-erratum-6-bit-order.test.ts shows it exact on MSB-first codes).
 //
 // With ±1 codes bit k of a is (a_k + 1)/2, so b − a = Σ_k 2^{k−1}(b_k − a_k) — a linear function of
 // the two codes, an integer in [−(2^s − 1), 2^s − 1]. For an integer z, relu(z) − relu(z − 1) is
@@ -27,8 +27,7 @@ import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import type { Selector } from '../../simulators/space.ts';
 import { sbin } from '../codes.ts';
-import type { Built, Construction } from '../construction.ts';
-import { intParam } from './lemma-b4.ts';
+import { type BuiltConstruction, defineConstruction, defineParams, paramValues } from '../construction.ts';
 import { type GatherHarness, buildHarness, harnessBuilt } from './token-harness.ts';
 import { addUnits, directions, expectDisjoint, expectSize, sizeOf } from './units.ts';
 
@@ -101,7 +100,7 @@ export interface ComparatorHarnessSpec {
   codes?: readonly number[];
 }
 
-export type ComparatorBuilt = Built<number[], boolean | null> & { harness: GatherHarness; codes: readonly number[] };
+export type ComparatorBuilt = BuiltConstruction<number[], boolean | null> & { harness: GatherHarness; codes: readonly number[] };
 
 /**
  * A two-token model: tokens a, b embed sbin(·, s); the last position (b) gathers a's code with one
@@ -129,7 +128,7 @@ export function buildComparator(spec: ComparatorHarnessSpec): ComparatorBuilt {
   });
   const built = harnessBuilt<boolean | null>(harness, {
     s,
-    scope: { s },
+    sizeScope: { s },
     decode: ({ ge: [ge], lt: [lt] }) => (ge === '1' && lt === '0' ? true : ge === '0' && lt === '1' ? false : null),
     reference: ([a, b]) => codes[a] >= codes[b],
     equal: (x, y) => x === y,
@@ -140,7 +139,9 @@ export function buildComparator(spec: ComparatorHarnessSpec): ComparatorBuilt {
   return { ...built, harness, codes };
 }
 
-export const lemmaB11Comparator: Construction<number[], boolean | null> = {
+const PARAMS = defineParams([{ name: 's', describe: 'bits of the codes and of F_s', default: '4', kind: 'int', min: 1, max: 12 }]);
+
+export const lemmaB11Comparator = defineConstruction<number[], boolean | null>({
   id: 'lemma-b11-comparator',
   title: 'Comparator on binary codes: 1[a ≥ b]',
   theorem: 'Lemma B.11',
@@ -149,7 +150,7 @@ export const lemmaB11Comparator: Construction<number[], boolean | null> = {
     'relu(b − a) − relu(b − a − 1) = 1[a < b] on integers: one ReLU layer of 2 units gives 1[a < b] and 1[a ≥ b] = 1 − 1[a < b], ' +
     'exactly in rationals and in F_s for every s ≥ 1 (no partial sum exceeds 2^s − 1 ≤ B_s). Theorem 5.4 uses it as ' +
     '1[i ≥ n + t]. Here the two codes are tokens a, b and the last position gathers a.',
-  params: [{ name: 's', describe: 'bits of the codes and of F_s', default: '4', kind: 'int', min: 1, max: 12 }],
+  params: PARAMS,
   // paper-notes §3, Theorem 5.4: "a comparator MLP on binary codes gives 1[i ≥ n+t] (Lemma B.11)" — an
   // MLP on s-bit codes in F_s, with no size stated. So only what that says is claimed: one pass, s
   // bits; a depth or width here would be this construction's own count, which a test cannot fail.
@@ -159,7 +160,7 @@ export const lemmaB11Comparator: Construction<number[], boolean | null> = {
     'built: 1 layer of 2 units. The head and the width are the harness: one hard one-hot head gathers a; width = tok(s) + ' +
     'position code, query code and one (1 each, two positions) + a(s) + ge + lt.',
   build(params) {
-    const s = intParam('lemma-b11-comparator', params, 's', 1, 12);
+    const { s } = paramValues('lemma-b11-comparator', PARAMS, params);
     return buildComparator({ s });
   },
-};
+});

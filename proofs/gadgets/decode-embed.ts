@@ -28,9 +28,8 @@ import type { Layer, Model } from '../../simulators/model.ts';
 import { type Rational, type Scalar, toRational } from '../../simulators/rational.ts';
 import type { Selector } from '../../simulators/space.ts';
 import { bitsFor, sbin } from '../codes.ts';
-import type { Built, Construction } from '../construction.ts';
+import { type BuiltConstruction, defineConstruction, defineParams, paramValues } from '../construction.ts';
 import { ARGMAX_LAYERS, maximisers, writeArgmax } from './argmax.ts';
-import { intParam } from './lemma-b4.ts';
 import { type GatherHarness, buildHarness, gridParam, gridValues, harnessBuilt, valueLabel } from './token-harness.ts';
 import { addUnits, directions, expectBits, expectDisjoint, expectLayers, expectSize, sizeOf } from './units.ts';
 
@@ -155,7 +154,7 @@ export interface DecodeEmbedHarnessSpec {
   embedding?: readonly (readonly Rational[])[];
 }
 
-export type DecodeEmbedBuilt = Built<number[], string[]> & { harness: GatherHarness; embedding: readonly (readonly Rational[])[] };
+export type DecodeEmbedBuilt = BuiltConstruction<number[], string[]> & { harness: GatherHarness; embedding: readonly (readonly Rational[])[] };
 
 /** θ_TE(v) = sbin(v, bitsFor(|Σ|)): distinct ±1 rows, in F_s for every s. */
 export function sbinTable(V: number): Rational[][] {
@@ -192,7 +191,7 @@ export function buildDecodeEmbed(spec: DecodeEmbedHarnessSpec): DecodeEmbedBuilt
   const rowKey = table.map((row) => row.map((x) => x.toFraction()).join(','));
   const built = harnessBuilt<string[]>(harness, {
     s,
-    scope: { V, s, e },
+    sizeScope: { V, s, e },
     decode: (p) => p.emb,
     reference: (tokens) => decodeEmbedReference(tokens.map((t) => values[t]), table),
     equal: (a, b) => a.length === b.length && a.every((x, i) => x === b[i]),
@@ -203,7 +202,13 @@ export function buildDecodeEmbed(spec: DecodeEmbedHarnessSpec): DecodeEmbedBuilt
   return { ...built, harness, embedding: table };
 }
 
-export const lemmaB7DecodeEmbed: Construction<number[], string[]> = {
+const PARAMS = defineParams([
+  { name: 'V', describe: '|Σ|, the number of logits (tokens)', default: '3', kind: 'int', min: 1, max: 8 },
+  { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2, as Lemma B.6)', default: '2', kind: 'int', min: 2, max: 26 },
+  gridParam,
+]);
+
+export const lemmaB7DecodeEmbed = defineConstruction<number[], string[]>({
   id: 'lemma-b7-decode-embed',
   title: 'Decode the argmax token and re-embed it',
   theorem: 'Lemma B.7',
@@ -212,11 +217,7 @@ export const lemmaB7DecodeEmbed: Construction<number[], string[]> = {
     'embedding of the greedy token: Lemma B.6 gives the one-hot of the argmax, and one more layer maps it through θ_TE ' +
     'and clears the scratch. On a tie the output is the sum of the tied tokens\' embeddings. Here the |Σ| logits are ' +
     'scalar tokens gathered at the last position and θ_TE(v) = sbin(v) (least significant bit first); exact in F_s for s ≥ 2.',
-  params: [
-    { name: 'V', describe: '|Σ|, the number of logits (tokens)', default: '3', kind: 'int', min: 1, max: 8 },
-    { name: 's', describe: 'grid 2^−s and bits of F_s (s ≥ 2, as Lemma B.6)', default: '2', kind: 'int', min: 2, max: 26 },
-    gridParam,
-  ],
+  params: PARAMS,
   // paper-notes §3, Theorem 5.4: "Lemma B.7: 5 ReLU layers of width |Σ|²". The lemma states no heads
   // and no width (the harness that gathers the logits is ours), so none are claimed.
   claimed: {
@@ -233,9 +234,8 @@ export const lemmaB7DecodeEmbed: Construction<number[], string[]> = {
     'codes + one(1) + logits, S and one-hot (|Σ| each) + the embedding (bitsFor(|Σ|)).',
   build(params) {
     const id = 'lemma-b7-decode-embed';
-    const V = intParam(id, params, 'V', 1, 8);
-    const s = intParam(id, params, 's', 2, 26);
+    const { V, s } = paramValues(id, PARAMS, params);
     const values = gridValues(id, params, s);
     return buildDecodeEmbed({ V, s, values });
   },
-};
+});

@@ -30,12 +30,10 @@
 //
 // BIT ORDER: none — the gate reads values and one mask bit.
 import fc from 'fast-check';
-import { UsageError } from '../../common/errors.ts';
-import type { Layer, Model } from '../../simulators/model.ts';
+import type { Layer, Mlp, Model } from '../../simulators/model.ts';
 import type { Rational } from '../../simulators/rational.ts';
 import type { Selector } from '../../simulators/space.ts';
-import type { Built, Construction } from '../construction.ts';
-import { intParam } from './lemma-b4.ts';
+import { type BuiltConstruction, defineConstruction, defineParams, paramValues } from '../construction.ts';
 import { type GatherHarness, buildHarness, gridParam, gridValues, harnessBuilt, valueLabel } from './token-harness.ts';
 import { addUnits, directions, expectBits, expectDisjoint, expectSize, sizeOf } from './units.ts';
 
@@ -55,6 +53,33 @@ export interface GateSpec {
   s: number;
   /** Subspaces zeroed by the same layer (to = y with clear = [y] updates y in place). */
   clear?: readonly Selector[];
+}
+
+/**
+ * The piece Lemma B.8 is made of: two hidden units that pass a signal v through an open gate,
+ *     relu(v + g) − relu(−v + g) = v   when g = 0,        0   when g ≤ −|v|,
+ * with v = Σ signal (a linear form in residual directions: a coordinate, or a difference new − old
+ * for an in-place update) and g = Σ gate + bias (closed: g = −K(1 − M) with K ≥ |v|). The gate
+ * writes one piece per coordinate and side (x with g = −2^s(1−M), y with g = −2^s·M); a
+ * construction with its own gate terms (examples/subleq.ts: a write enable from an address match)
+ * writes the piece itself. The units `pos` and `neg` must exist in `mlp`; both write ±1 into `to`.
+ */
+export interface GatedPassSpec {
+  pos: Selector;
+  neg: Selector;
+  signal: readonly (readonly [Selector, number])[];
+  gate: readonly (readonly [Selector, number])[];
+  bias?: number;
+  to: Selector;
+}
+
+export function writeGatedPass(mlp: Mlp, spec: GatedPassSpec): void {
+  for (const [unit, sign] of [[spec.pos, 1], [spec.neg, -1]] as const) {
+    for (const [sel, w] of spec.signal) mlp.W_in.add(sel, unit, sign * w);
+    for (const [sel, w] of spec.gate) mlp.W_in.add(sel, unit, w);
+    if (spec.bias !== undefined && spec.bias !== 0) mlp.b_in.set(unit, spec.bias);
+    mlp.W_out.add(unit, spec.to, sign);
+  }
 }
 
 /** Writes Lemma B.8 into one layer (its MLP is created or widened). */
@@ -84,21 +109,11 @@ export function writeGate(model: Model, layer: Layer, spec: GateSpec): void {
     [g('clear.pos')]: { size: cleared.length, describe: 'relu(z), subtracted from z', labels: cleared.map((s) => `clear +${label(s)}`) },
     [g('clear.neg')]: { size: cleared.length, describe: 'relu(−z), added to z', labels: cleared.map((s) => `clear −${label(s)}`) },
   }, `gate ${spec.name}: M ? x : y`);
+  // The x half passes x when M = 1, the y half passes y when M = 0 (closed: the gate term is −2^s).
+  const xGate: GatedPassSpec['gate'] = spec.maskNot !== undefined ? [[spec.maskNot, -K]] : [[spec.mask, K]];
   for (let k = 0; k < d; k++) {
-    for (const [unit, sign] of [['x.pos', 1], ['x.neg', -1]] as const) {
-      mlp.W_in.add(x[k], [g(unit), k], sign);
-      if (spec.maskNot !== undefined) mlp.W_in.add(spec.maskNot, [g(unit), k], -K);
-      else {
-        mlp.W_in.add(spec.mask, [g(unit), k], K);
-        mlp.b_in.set([g(unit), k], -K);
-      }
-      mlp.W_out.add([g(unit), k], to[k], sign);
-    }
-    for (const [unit, sign] of [['y.pos', 1], ['y.neg', -1]] as const) {
-      mlp.W_in.add(y[k], [g(unit), k], sign);
-      mlp.W_in.add(spec.mask, [g(unit), k], -K);
-      mlp.W_out.add([g(unit), k], to[k], sign);
-    }
+    writeGatedPass(mlp, { pos: [g('x.pos'), k], neg: [g('x.neg'), k], signal: [[x[k], 1]], gate: xGate, bias: spec.maskNot !== undefined ? 0 : -K, to: to[k] });
+    writeGatedPass(mlp, { pos: [g('y.pos'), k], neg: [g('y.neg'), k], signal: [[y[k], 1]], gate: [[spec.mask, -K]], to: to[k] });
   }
   cleared.forEach((z, c) => {
     mlp.W_in.add(z, [g('clear.pos'), c], 1);
@@ -110,7 +125,8 @@ export function writeGate(model: Model, layer: Layer, spec: GateSpec): void {
 
 // ---------------------------------------------------------------- the construction
 
-export type GateForm = 'complement' | 'bias';
+export const GATE_FORMS = ['complement', 'bias'] as const;
+export type GateForm = (typeof GATE_FORMS)[number];
 
 export interface GateHarnessSpec {
   d: number;
@@ -119,7 +135,7 @@ export interface GateHarnessSpec {
   form?: GateForm;
 }
 
-export type GateBuilt = Built<number[], string[]> & {
+export type GateBuilt = BuiltConstruction<number[], string[]> & {
   harness: GatherHarness;
   /** Token ids of the mask tokens M=0 and M=1. */
   maskToken: readonly [number, number];
@@ -168,7 +184,7 @@ export function buildGate(spec: GateHarnessSpec): GateBuilt {
   const maskToken = [nv, nv + 1] as const;
   const built = harnessBuilt<string[]>(harness, {
     s,
-    scope: { d, s },
+    sizeScope: { d, s },
     decode: (p) => p.out,
     reference: (tokens) => {
       const m = tokens[2 * d] === maskToken[1];
@@ -187,7 +203,20 @@ export function buildGate(spec: GateHarnessSpec): GateBuilt {
   return { ...built, harness, maskToken };
 }
 
-export const lemmaB8Gate: Construction<number[], string[]> = {
+const PARAMS = defineParams([
+  { name: 'd', describe: 'coordinates of x and y', default: '1', kind: 'int', min: 1, max: 8 },
+  { name: 's', describe: 'offset 2^s (the range of x and y) and bits of F_s', default: '2', kind: 'int', min: 1, max: 26 },
+  gridParam,
+  {
+    name: 'form',
+    describe: 'complement: 1 − M from its own direction (exact in F_s); bias: x + 2^s·M − 2^s with the constant in the bias (fails in F_s)',
+    default: 'complement',
+    kind: 'choice',
+    values: GATE_FORMS,
+  },
+]);
+
+export const lemmaB8Gate = defineConstruction<number[], string[]>({
   id: 'lemma-b8-gate',
   title: 'Control gate: M ? x : y',
   theorem: 'Lemma B.8',
@@ -197,18 +226,7 @@ export const lemmaB8Gate: Construction<number[], string[]> = {
     'are d scalar tokens each and M a mask token, gathered at the last position. In F_s the gate reads 1 − M from a ' +
     'direction of its own; form=bias puts the 2^s(1−M) into x + 2^s·M − 2^s with the constant in the bias, exact in ' +
     'rationals but wrong in F_s (x + B_s·M saturates before the bias is added).',
-  params: [
-    { name: 'd', describe: 'coordinates of x and y', default: '1', kind: 'int', min: 1, max: 8 },
-    { name: 's', describe: 'offset 2^s (the range of x and y) and bits of F_s', default: '2', kind: 'int', min: 1, max: 26 },
-    gridParam,
-    {
-      name: 'form',
-      describe: 'complement: 1 − M from its own direction (exact in F_s); bias: x + 2^s·M − 2^s with the constant in the bias (fails in F_s)',
-      default: 'complement',
-      kind: 'text',
-      forms: 'complement, bias',
-    },
-  ],
+  params: PARAMS,
   // paper-notes §3, Theorem 5.4, Lemma B.8: `F(x, y, M) = relu(x − 2^s(1−M)) − relu(−x − 2^s(1−M)) +
   // relu(y − 2^s M) − relu(−y − 2^s M)`: one ReLU layer, 4 units a coordinate. The lemma states no
   // heads and no width (the harness that gathers x, y and M is ours), so none are claimed.
@@ -230,11 +248,8 @@ export const lemmaB8Gate: Construction<number[], string[]> = {
   ],
   build(params) {
     const id = 'lemma-b8-gate';
-    const d = intParam(id, params, 'd', 1, 8);
-    const s = intParam(id, params, 's', 1, 26);
-    const form = params.form ?? 'complement';
-    if (form !== 'complement' && form !== 'bias') throw new UsageError(`parameter form of ${id} must be complement or bias, got "${String(form)}"`);
+    const { d, s, form } = paramValues(id, PARAMS, params);
     const values = gridValues(id, params, s);
     return buildGate({ d, s, values, form });
   },
-};
+});

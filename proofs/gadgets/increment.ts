@@ -4,7 +4,7 @@
 // proofs/codes.ts): the counter is sbin(c, s), index b holds bit b of c, LEAST SIGNIFICANT FIRST,
 // +1 for a set bit and −1 for a clear one. So sbin(6, 3) = [−1, +1, +1]. Option bitOrder
 // 'msb-first' runs the same units on the reversed directions (for erratum 6 only: on LSB-first
-// codes it computes rev(rev(c) + 1); tests/gadgets-b6-b11.test.ts).
+// codes it computes rev(rev(c) + 1); tests/gadget-erratum-6-bit-order.test.ts).
 //
 // c + 1 flips bit b exactly when bits 0..b−1 are all 1 (the carry reaches b). With ±1 codes,
 // "bits 0..b−1 all set" is Σ_{k<b} c_k = b, and any other pattern has Σ_{k<b} c_k ≤ b − 2. So one
@@ -21,15 +21,14 @@
 // IN THE FIXED POINT F_s: the pre-activations' partial sums are sums of at most s terms ±1, then
 // the bias −b: all within ±s ≤ B_s, exact. The update ±2 needs B_s ≥ 2, i.e. s ≥ 2: in F_1
 // (B_1 = 3/2) the weight ±2 rounds to ±3/2 and a 1-bit counter goes 1 → −1/2. The construction
-// takes s ≥ 2; tests/gadgets-b6-b11.test.ts shows s = 1.
+// takes s ≥ 2; tests/gadget-b10-increment.test.ts shows s = 1.
 import fc from 'fast-check';
 import { UsageError } from '../../common/errors.ts';
 import type { Layer, Model } from '../../simulators/model.ts';
 import type { BitOrder } from './comparator.ts';
 import type { Selector } from '../../simulators/space.ts';
 import { decodeSbin, sbin } from '../codes.ts';
-import type { Built, Construction } from '../construction.ts';
-import { intParam } from './lemma-b4.ts';
+import { type BuiltConstruction, defineConstruction, defineParams, paramValues } from '../construction.ts';
 import { type GatherHarness, buildHarness, harnessBuilt } from './token-harness.ts';
 import { addUnits, directions, expectDisjoint, expectSize, sizeOf } from './units.ts';
 
@@ -99,7 +98,7 @@ export interface IncrementHarnessSpec {
   counters?: readonly number[];
 }
 
-export type IncrementBuilt = Built<number[], IncrementAnswer> & { harness: GatherHarness; counters: readonly number[] };
+export type IncrementBuilt = BuiltConstruction<number[], IncrementAnswer> & { harness: GatherHarness; counters: readonly number[] };
 
 /**
  * A one-token model: token c embeds sbin(c, s) into `counter`, Lemma B.10 increments it in place
@@ -127,7 +126,7 @@ export function buildIncrement(spec: IncrementHarnessSpec): IncrementBuilt {
   });
   const built = harnessBuilt<IncrementAnswer>(harness, {
     s,
-    scope: { s },
+    sizeScope: { s },
     decode: (p) => ({
       counter: p.counter.every((x) => x === '1' || x === '-1') ? decodeSbin(p.counter.map(Number)) : null,
       overflow: p.overflow[0] === '1' ? true : p.overflow[0] === '0' ? false : null,
@@ -141,7 +140,9 @@ export function buildIncrement(spec: IncrementHarnessSpec): IncrementBuilt {
   return { ...built, harness, counters };
 }
 
-export const lemmaB10Increment: Construction<number[], IncrementAnswer> = {
+const PARAMS = defineParams([{ name: 's', describe: 'bits of the counter and of F_s', default: '4', kind: 'int', min: 2, max: 12 }]);
+
+export const lemmaB10Increment = defineConstruction<number[], IncrementAnswer>({
   id: 'lemma-b10-increment',
   title: 'Binary increment of an s-bit counter',
   theorem: 'Lemma B.10',
@@ -150,7 +151,7 @@ export const lemmaB10Increment: Construction<number[], IncrementAnswer> = {
     'first, +1 for a set bit; erratum 6). Bit b flips exactly when bits 0..b−1 are all set, which with ±1 codes is a ' +
     'linear threshold. The counter wraps from 2^s − 1 to 0 and raises an overflow flag. Exact in rationals, and in F_s ' +
     'for s ≥ 2 (the update ±2 needs B_s ≥ 2). Here the input token is the counter value.',
-  params: [{ name: 's', describe: 'bits of the counter and of F_s', default: '4', kind: 'int', min: 2, max: 12 }],
+  params: PARAMS,
   // paper-notes §3, Theorem 5.4: "a binary-increment MLP advances the counter every loop (Lemma B.10,
   // width O(s), constant depth)": an MLP (no heads) on an s-bit counter. The O(s) and the constant
   // depth come with no constants, so they are not claimed as numbers (see deviations).
@@ -160,7 +161,7 @@ export const lemmaB10Increment: Construction<number[], IncrementAnswer> = {
     'constant would be this construction\'s own and could not be exceeded); built: 1 layer of 2s units, which is O(s) ' +
     'and constant depth. The width is the counter and the overflow flag: the token embeds sbin(c) directly.',
   build(params) {
-    const s = intParam('lemma-b10-increment', params, 's', 2, 12);
+    const { s } = paramValues('lemma-b10-increment', PARAMS, params);
     return buildIncrement({ s });
   },
-};
+});

@@ -37,15 +37,18 @@
 // longer rounds to 0: the weights are then only nearly one-hot (the answer stays right).
 import fc from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, ModelError, UsageError } from '../../common/errors.ts';
+import { InputError, ModelError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
-import { type Head, type Layer, type Model, addStage, createHead, createLayer, createModel, withAttention } from '../../simulators/model.ts';
+import { type Head, type Layer, type Model, addStage, createHead, createLayer, createModel } from '../../simulators/model.ts';
 import type { Rational } from '../../simulators/rational.ts';
 import type { RunResult } from '../../simulators/result.ts';
 import { type Selector, Space, space } from '../../simulators/space.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
-import type { Built, Check, ClaimedSizes, Construction, ParamSpec, Params } from '../construction.ts';
-import { assertJsonDepth } from '../../common/json-depth.ts';
+import { directions } from './units.ts';
+import { exactFixedFloatChecks } from '../checks.ts';
+import { type BuiltConstruction, type ClaimedSizes, type ParamSpec, defineConstruction, defineParams, orAuto, paramValues } from '../construction.ts';
+import { echoItem, parseJsonArray } from '../input-parsing.ts';
+import { readerAbstraction } from '../../certify/abstractions/reader.ts';
 
 // ---------------------------------------------------------------- the reusable head
 
@@ -60,19 +63,44 @@ export function boundB(s: number): Rational {
 export type OneHotLayout = 'interleaved' | 'concatenated';
 
 /**
- * The query/key space of a one-hot head: directions `code.b` (bit b of the codes) and `one.b`
- * (the constant that cancels it), interleaved (code.0, one.0, code.1, one.1, …) or concatenated
- * (code.0 … code.{s−1}, one.0 … one.{s−1}).
+ * The named query/key directions of a one-hot head: `code(b)` carries bit b of the codes (query
+ * sbin(t(i)), key B_s·sbin(j)), `one(b)` the constant that cancels it (query 1, key −B_s). A
+ * variant that writes its own query or key (Theorem 5.1's erratum 2, "negative queries") names
+ * these instead of spelling the labels.
+ */
+export const ONE_HOT_QK = {
+  code: (b: number): string => `code.${b}`,
+  one: (b: number): string => `one.${b}`,
+} as const;
+
+/**
+ * The query/key space of a one-hot head: directions ONE_HOT_QK.code(b) (bit b of the codes) and
+ * ONE_HOT_QK.one(b) (the constant that cancels it), interleaved (code.0, one.0, code.1, one.1, …)
+ * or concatenated (code.0 … code.{s−1}, one.0 … one.{s−1}).
  */
 export function oneHotQkSpace(s: number, layout: OneHotLayout = 'interleaved'): Space {
-  const code = (b: number) => [`code.${b}`, { size: 1, describe: `bit ${b} of sbin: target code (query) against B_s·position code (key)` }] as const;
-  const one = (b: number) => [`one.${b}`, { size: 1, describe: `constant for bit ${b}: 1 (query) against −B_s (key)` }] as const;
+  const code = (b: number) => [ONE_HOT_QK.code(b), { size: 1, describe: `bit ${b} of sbin: target code (query) against B_s·position code (key)` }] as const;
+  const one = (b: number) => [ONE_HOT_QK.one(b), { size: 1, describe: `constant for bit ${b}: 1 (query) against −B_s (key)` }] as const;
   const bits = Array.from({ length: s }, (_, b) => b);
   const order = layout === 'interleaved' ? bits.flatMap((b) => [code(b), one(b)]) : [...bits.map(code), ...bits.map(one)];
   return space(Object.fromEntries(order));
 }
 
-export interface OneHotHeadSpec {
+/**
+ * One copy a one-hot head makes: `from`, read at the chosen position, is added into `to` at the
+ * reading position. Each side is one subspace or a list of selectors (subspaces or single
+ * directions, taken in order); the two sides cover the same number of directions.
+ */
+export interface OneHotCopy {
+  /** The copy's value subspace in the head. */
+  name: string;
+  /** What the value subspace holds; default "<from> at the chosen position". */
+  describe?: string;
+  from: Selector | readonly Selector[];
+  to: Selector | readonly Selector[];
+}
+
+interface OneHotHeadBase {
   name: string;
   role?: string;
   /** s: the codes in `query` and `key` have s bits (and the key carries B_s). */
@@ -83,62 +111,86 @@ export interface OneHotHeadSpec {
   key: Selector;
   /** Residual direction that is 1 at every position. */
   one: Selector;
-  /** Residual subspace read at the chosen position… */
-  from: Selector;
-  /** …and added into this one at the reading position (same size as `from`). */
-  to: Selector;
   /** Default 'interleaved', the lemma's layout; 'concatenated' exists to show why. */
   layout?: OneHotLayout;
 }
 
 /**
+ * A one-hot head copies either one subspace (`from` → `to`, value subspace `value`) or a list of
+ * (from, to) `copies`, one value subspace each.
+ */
+export type OneHotHeadSpec = OneHotHeadBase &
+  (
+    | {
+        /** Residual subspace read at the chosen position… */
+        from: Selector;
+        /** …and added into this one at the reading position (same size as `from`). */
+        to: Selector;
+        copies?: never;
+      }
+    | { copies: readonly OneHotCopy[]; from?: never; to?: never }
+  );
+
+/**
  * Writes a Lemma B.4 head into `layer` of `model`: position i attends to the unique position j ≤ i
- * whose `key` code equals its `query` code and adds that position's `from` vector into its `to`
- * subspace. The head is hard attention (exact first); run it with withAttention(model, 'softmax')
+ * whose `key` code equals its `query` code and adds that position's copies (`from`) into its own
+ * (`to`). The head is hard attention (exact first); run it with withAttention(model, 'softmax')
  * under fixed:s for the lemma's exactly one-hot softmax. Returns the head (also pushed to layer.heads).
  */
 export function addOneHotHead(model: Model, layer: Layer, spec: OneHotHeadSpec): Head {
   const s = spec.bits;
   const where = `one-hot head '${spec.name}'`;
-  const size = (sel: Selector) => model.residual.range(sel);
+  const residual = model.residual;
   for (const [field, sel] of [['query', spec.query], ['key', spec.key]] as const) {
-    const r = size(sel);
+    const r = residual.range(sel);
     if (r.size !== s) throw new ModelError(`${where}: ${field} subspace "${r.what}" has ${r.size} directions but the codes have s = ${s} bits`);
   }
-  if (size(spec.one).size !== 1) throw new ModelError(`${where}: one "${size(spec.one).what}" must be a single direction`);
-  const from = size(spec.from);
-  const to = size(spec.to);
-  if (from.size !== to.size) throw new ModelError(`${where}: from "${from.what}" (${from.size}) and to "${to.what}" (${to.size}) differ in size`);
+  if (residual.range(spec.one).size !== 1) throw new ModelError(`${where}: one "${residual.range(spec.one).what}" must be a single direction`);
+  const single = spec.copies === undefined;
+  const copies: readonly OneHotCopy[] = spec.copies ?? [{ name: 'value', from: spec.from, to: spec.to }];
+  if (copies.length === 0) throw new ModelError(`${where}: a head copies something; copies is empty`);
+  const what = (side: Selector | readonly Selector[]) => (isSelector(side) ? residual.range(side).what : side.map((sel) => residual.range(sel).what).join(', '));
+  const planned = copies.map((c) => {
+    const from = sideDirections(model, c.from);
+    const to = sideDirections(model, c.to);
+    if (from.length !== to.length) {
+      throw new ModelError(`${where}: ${single ? '' : `copy '${c.name}': `}from "${what(c.from)}" (${from.length}) and to "${what(c.to)}" (${to.length}) differ in size`);
+    }
+    return { copy: c, from, to };
+  });
   const B = boundB(s);
   const head = createHead(
-    model.residual,
+    residual,
     {
       name: spec.name,
-      role: spec.role ?? `copies ${from.what} from the position whose code is in ${size(spec.query).what}`,
+      role: spec.role ?? `copies ${copies.map((c) => what(c.from)).join(', ')} from the position whose code is in ${residual.range(spec.query).what}`,
       kind: 'hard',
       qk: oneHotQkSpace(s, spec.layout ?? 'interleaved'),
-      ov: space({ value: { size: from.size, describe: `${from.what} at the chosen position` } }),
+      ov: space(Object.fromEntries(planned.map(({ copy, from }) => [copy.name, { size: from.length, describe: copy.describe ?? `${what(copy.from)} at the chosen position` }]))),
     },
     where,
   );
-  const bit = (sel: Selector, b: number) => direction(model.residual, sel, b);
+  const query = directions(model, spec.query);
+  const key = directions(model, spec.key);
   for (let b = 0; b < s; b++) {
-    head.W_Q.set(bit(spec.query, b), `code.${b}`, 1);
-    head.W_Q.set(spec.one, `one.${b}`, 1);
-    head.W_K.set(bit(spec.key, b), `code.${b}`, B);
-    head.W_K.set(spec.one, `one.${b}`, B.neg());
+    head.W_Q.set(query[b], ONE_HOT_QK.code(b), 1);
+    head.W_Q.set(spec.one, ONE_HOT_QK.one(b), 1);
+    head.W_K.set(key[b], ONE_HOT_QK.code(b), B);
+    head.W_K.set(spec.one, ONE_HOT_QK.one(b), B.neg());
   }
-  head.W_V.write(spec.from, 'value', identity());
-  head.W_O.write('value', spec.to, identity());
+  for (const { copy, from, to } of planned) {
+    from.forEach((sel, k) => head.W_V.set(sel, [copy.name, k], 1));
+    to.forEach((sel, k) => head.W_O.set([copy.name, k], sel, 1));
+  }
   layer.heads.push(head);
   return head;
 }
 
-/** Direction b of the block a selector covers, as a selector of its own subspace ("tgt[2]"). */
-function direction(sp: Space, sel: Selector, b: number): Selector {
-  const at = sp.range(sel).offset + b;
-  const part = sp.parts.find((p) => p.offset <= at && at < p.offset + p.size)!;
-  return [part.name, at - part.offset];
+const isSelector = (side: Selector | readonly Selector[]): side is Selector => typeof side === 'string' || (side.length === 2 && typeof side[1] === 'number');
+
+/** A copy's side as single directions: a selector's own directions, or those of each listed selector in turn. */
+function sideDirections(model: Model, side: Selector | readonly Selector[]): Selector[] {
+  return isSelector(side) ? directions(model, side) : side.flatMap((sel) => directions(model, sel));
 }
 
 // ---------------------------------------------------------------- a token reader built on it
@@ -173,7 +225,7 @@ export interface ReaderSpec {
  * position from `out`. Positions are coded with wrap, so a model built with 2^s < n is built
  * anyway (its codes alias) and the checks show where it fails.
  */
-export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
+export function buildReader(spec: ReaderSpec): BuiltConstruction<Tokens, ReadTokens> {
   const { n, s, V } = spec;
   for (let i = 0; i < n; i++) {
     const t = spec.target(i);
@@ -212,25 +264,25 @@ export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
   addStage(model, [layer], 1);
   model.W_U.write('out', 'vocab', identity());
 
-  const floatScale = spec.floatScale ?? 1;
-  const checks: Check[] = [
-    { label: 'exact, hard attention', interpreter: 'exact', model },
-    { label: `fixed:${s}, softmax (exactly one-hot: exp(−B_s) rounds to 0)`, interpreter: `fixed:${s}`, model: withAttention(model, 'softmax') },
-    {
-      label: `float64, softmax at scale ${floatScale} (target weight ≥ 1/(1+(n−1)e^{−2B_s}))`,
-      interpreter: 'float64',
-      model: withAttention(model, 'softmax', floatScale),
-    },
-  ];
+  const checks = exactFixedFloatChecks(model, {
+    bits: s,
+    fixedWhy: 'exactly one-hot: exp(−B_s) rounds to 0',
+    floatScale: new Fraction(spec.floatScale ?? 1),
+    floatWhy: 'target weight ≥ 1/(1+(n−1)e^{−2B_s})',
+  });
+  /** Why token t at position i is refused, or null: what encode and parseInput both say (without the name). */
+  const tokenProblem = (t: unknown, i: number): string | null =>
+    typeof t === 'number' && Number.isInteger(t) && t >= 0 && t < V ? null : `token ${echoItem(t)} at position ${i} is outside the vocabulary 0..${V - 1}`;
   const checkTokens = (tokens: readonly number[]): void => {
     if (tokens.length < 1 || tokens.length > n) throw new InputError(`${spec.name}: an input has 1..${n} tokens, got ${tokens.length}`);
     tokens.forEach((t, i) => {
-      if (!Number.isInteger(t) || t < 0 || t >= V) throw new InputError(`${spec.name}: token ${t} at position ${i} is outside the vocabulary 0..${V - 1}`);
+      const problem = tokenProblem(t, i);
+      if (problem !== null) throw new InputError(`${spec.name}: ${problem}`);
     });
   };
   return {
     model,
-    scope: { n, s, V },
+    sizeScope: { n, s, V },
     bits: s,
     encode(input) {
       checkTokens(input);
@@ -240,22 +292,26 @@ export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
     reference: spec.reference,
     equal: (a, b) => a.length === b.length && a.every((x, i) => x === b[i]),
     parseInput(text) {
-      assertJsonDepth(text);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new InputError(`${spec.name}: the input must be a JSON array of tokens 0..${V - 1}, like [0,1,2]; got ${JSON.stringify(text)}`);
-      }
-      if (!Array.isArray(value)) throw new InputError(`${spec.name}: the input must be a JSON array of tokens 0..${V - 1}, like [0,1,2]`);
-      checkTokens(value as number[]);
-      return value as number[];
+      const tokens = parseJsonArray(text, {
+        where: spec.name,
+        expected: `tokens 0..${V - 1}`,
+        example: '[0,1,2]',
+        item: (t, i) => {
+          const problem = tokenProblem(t, i);
+          if (problem !== null) throw new Error(problem);
+          return t as number;
+        },
+      });
+      checkTokens(tokens);
+      return tokens;
     },
     formatAnswer: (answer) => answer,
     formatInput: (input) => JSON.stringify(input),
     arbitrary: () => fc.array(fc.integer({ min: 0, max: V - 1 }), { minLength: 1, maxLength: n, size: 'max' }),
     exhaustive: { symbols: V, minLength: 1, maxLength: n },
     checks,
+    abstraction: (m) =>
+      readerAbstraction(m, { n, s, V, target: spec.target, queryName: spec.queryName, reference: spec.reference, claim: `out_i is the token at ${spec.queryName}(i): the lemma's claim is the rule itself` }),
     extraLoopsStable: {
       holds: true,
       why: 'the head reads only tok and the codes, which no loop changes, so every loop adds the same one-hot vector to out and its argmax stays',
@@ -265,34 +321,20 @@ export function buildReader(spec: ReaderSpec): Built<Tokens, ReadTokens> {
 
 // ---------------------------------------------------------------- parameters
 
-/** A whole-number parameter in [min, max]; the error names the parameter and its range. */
-export function intParam(id: string, params: Params, name: string, min: number, max: number): number {
-  const raw = params[name];
-  const v = typeof raw === 'number' ? raw : Number(raw);
-  if (raw === undefined || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new UsageError(`parameter ${name} of ${id} must be a whole number in ${min}..${max}, got ${raw === undefined ? '(missing)' : String(raw)}`);
-  }
-  return v;
-}
-
-/** Bits s: "auto" (or absent) is bitsFor(n), the lemma's requirement; a number is taken as given, even below it. */
-export function bitsParam(id: string, params: Params, n: number): number {
-  const raw = params.s;
-  if (raw === undefined || raw === 'auto') return bitsFor(n);
-  return intParam(id, params, 's', 1, 26);
-}
-
-export const N_PARAM: ParamSpec = { name: 'n', describe: 'sequence length (positions 0..n−1)', default: '16', kind: 'int', min: 1, max: 1024 };
-export const V_PARAM: ParamSpec = { name: 'V', describe: 'vocabulary size (tokens 0..V−1)', default: '4', kind: 'int', min: 1, max: 256 };
-export const S_PARAM: ParamSpec = {
+export const N_PARAM = { name: 'n', describe: 'sequence length (positions 0..n−1)', default: '16', kind: 'int', min: 1, max: 1024 } as const satisfies ParamSpec;
+export const V_PARAM = { name: 'V', describe: 'vocabulary size (tokens 0..V−1)', default: '4', kind: 'int', min: 1, max: 256 } as const satisfies ParamSpec;
+/** Bits s: auto is bitsFor(n), the lemma's requirement (resolve with orAuto); a number is taken as given, even below it. */
+export const S_PARAM = {
   name: 's',
   describe:
     'bits of the position codes and of F_s; auto = bitsFor(n) = max(1, ⌈log2 n⌉), the least with 2^s ≥ n (the lemma needs distinct codes). ' +
     'A smaller s is built anyway: its codes alias and the checks fail on long enough inputs',
   default: 'auto',
-  kind: 'text',
-  forms: 'auto, or a whole number 1..26',
-};
+  kind: 'int',
+  min: 1,
+  max: 26,
+  auto: 'bitsFor(n) = max(1, ⌈log2 n⌉)',
+} as const satisfies ParamSpec;
 
 // ---------------------------------------------------------------- the construction
 
@@ -317,7 +359,23 @@ export const READER_CLAIMS: ClaimedSizes = {
   bits: 'max(1, ceil(log2(n)))',
 };
 
-export const lemmaB4: Construction<Tokens, ReadTokens> = {
+export const LAYOUTS = ['interleaved', 'concatenated'] as const;
+
+const PARAMS = defineParams([
+  N_PARAM,
+  { name: 'k', describe: 'offset: position i reads position max(i − k, 0)', default: '2', kind: 'int', min: 0, max: 1024 },
+  S_PARAM,
+  V_PARAM,
+  {
+    name: 'layout',
+    describe: 'query/key layout: interleaved (the lemma) or concatenated (two plain blocks; fails in F_s for s ≥ 2 because partial sums saturate)',
+    default: 'interleaved',
+    kind: 'choice',
+    values: LAYOUTS,
+  },
+]);
+
+export const lemmaB4 = defineConstruction<Tokens, ReadTokens>({
   id: 'lemma-b4',
   title: 'Exact one-hot attention to a chosen position',
   theorem: 'Lemma B.4',
@@ -327,19 +385,7 @@ export const lemmaB4: Construction<Tokens, ReadTokens> = {
     'other j, so hard attention picks t(i) and, in the fixed point F_s, softmax weights are exactly 1 at t(i) and 0 elsewhere ' +
     '(exp(−B_s) rounds to 0). Here every position i reads the token at t(i) = max(i − k, 0), with t(i) embedded as ' +
     'sbin(t(i)) through the position embedding.',
-  params: [
-    N_PARAM,
-    { name: 'k', describe: 'offset: position i reads position max(i − k, 0)', default: '2', kind: 'int', min: 0, max: 1024 },
-    S_PARAM,
-    V_PARAM,
-    {
-      name: 'layout',
-      describe: 'query/key layout: interleaved (the lemma) or concatenated (two plain blocks; fails in F_s for s ≥ 2 because partial sums saturate)',
-      default: 'interleaved',
-      kind: 'text',
-      forms: 'interleaved, concatenated',
-    },
-  ],
+  params: PARAMS,
   claimed: READER_CLAIMS,
   deviations:
     'Claims are the lemma\'s: one head, no MLP, query/key 2s with s = ⌈log2 n⌉ (2^s ≥ n, distinct codes for the n ' +
@@ -351,16 +397,15 @@ export const lemmaB4: Construction<Tokens, ReadTokens> = {
     { params: {} },
     { params: { layout: 'concatenated' }, fails: 'two plain blocks: the partial sums of the score saturate in F_s (s ≥ 2), so the fixed:s softmax has no weight left' },
   ],
+  certifyAt: [
+    { params: {} },
+    { params: { n: '256', V: '8', k: '3' } },
+    { params: { n: '1024', V: '4', k: '7' } },
+    { params: { n: '12', s: '3' }, fails: '3-bit codes alias from position 2^3 + 2 = 10' },
+  ],
   build(params) {
-    const id = 'lemma-b4';
-    const n = intParam(id, params, 'n', 1, 1024);
-    const k = intParam(id, params, 'k', 0, 1024);
-    const V = intParam(id, params, 'V', 1, 256);
-    const s = bitsParam(id, params, n);
-    const layout = params.layout ?? 'interleaved';
-    if (layout !== 'interleaved' && layout !== 'concatenated') {
-      throw new UsageError(`parameter layout of ${id} must be interleaved or concatenated, got "${String(layout)}"`);
-    }
+    const { n, k, V, s: bits, layout } = paramValues('lemma-b4', PARAMS, params);
+    const s = orAuto(bits, () => bitsFor(n));
     const built = buildReader({
       name: `lemma-b4 n=${n} k=${k} s=${s} V=${V}${layout === 'concatenated' ? ' (concatenated)' : ''}`,
       description: `position i reads the token at max(i − ${k}, 0) by exact one-hot attention on ${s}-bit codes`,
@@ -374,10 +419,10 @@ export const lemmaB4: Construction<Tokens, ReadTokens> = {
       reference: (x) => x.map((_, i) => x[Math.max(i - k, 0)]),
       layout,
     });
-    built.scope = { ...built.scope, k };
+    built.sizeScope = { ...built.sizeScope, k };
     return built;
   },
-};
+});
 
 /**
  * The shortest input length on which the reader t(i) = max(i − k, 0) built with s bits fails:

@@ -22,9 +22,9 @@ import { type Rational, type Scalar, exactFromDouble } from '../../simulators/ra
 import type { RunResult } from '../../simulators/result.ts';
 import { type Selector, type SubspaceSpec, space } from '../../simulators/space.ts';
 import { bitsFor, embedConstantOne, embedPositionCodes } from '../codes.ts';
-import type { Built, Check, ParamSpec, Params, WordSpace } from '../construction.ts';
-import { addOneHotHead, intParam } from './lemma-b4.ts';
-import { assertJsonDepth } from '../../common/json-depth.ts';
+import { type BuiltConstruction, type InterpreterCheck, type ParamSpec, type Params, type WordSpace, orAuto, readParam } from '../construction.ts';
+import { echoItem, parseJsonArray } from '../input-parsing.ts';
+import { addOneHotHead } from './lemma-b4.ts';
 
 export interface HarnessToken {
   label: string;
@@ -152,7 +152,7 @@ export function buildHarness(spec: HarnessSpec): GatherHarness {
 export interface HarnessBuiltSpec<O> {
   /** Bits of F_s for the fixed-point check. */
   s: number;
-  scope: Record<string, number>;
+  sizeScope: Record<string, number>;
   decode(probes: Record<string, string[]>): O;
   reference(tokens: number[]): O;
   equal(a: O, b: O): boolean;
@@ -163,8 +163,8 @@ export interface HarnessBuiltSpec<O> {
   validate?(tokens: readonly number[]): string | null;
 }
 
-/** The Built of a harness model: inputs are token ids (labels accepted by parseInput), answers what `decode` makes of the probes. */
-export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): Built<number[], O> {
+/** The BuiltConstruction of a harness model: inputs are token ids (labels accepted by parseInput), answers what `decode` makes of the probes. */
+export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): BuiltConstruction<number[], O> {
   const name = h.model.name;
   const check = (tokens: readonly number[]): void => {
     if (tokens.length !== h.length) throw new InputError(`${name}: an input is exactly ${h.length} token${h.length === 1 ? '' : 's'}, got ${tokens.length}`);
@@ -174,13 +174,13 @@ export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): Built
     const bad = o.validate?.(tokens) ?? null;
     if (bad !== null) throw new InputError(`${name}: ${bad}`);
   };
-  const checks: Check[] = [
+  const checks: InterpreterCheck[] = [
     { label: 'exact, hard attention', interpreter: 'exact', model: h.model },
     { label: `fixed:${o.s}, hard attention`, interpreter: `fixed:${o.s}`, model: h.model },
   ];
   return {
     model: h.model,
-    scope: o.scope,
+    sizeScope: o.sizeScope,
     bits: o.s,
     encode(input) {
       check(input);
@@ -190,19 +190,16 @@ export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): Built
     reference: o.reference,
     equal: o.equal,
     parseInput(text) {
-      assertJsonDepth(text);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new InputError(`${name}: the input must be a JSON array of ${h.length} token ids or labels, like ${JSON.stringify(h.labels.slice(0, h.length))}`);
-      }
-      if (!Array.isArray(value)) throw new InputError(`${name}: the input must be a JSON array of ${h.length} token ids or labels`);
-      const ids = value.map((x: unknown, i) => {
-        if (typeof x === 'number') return x;
-        const id = typeof x === 'string' ? h.labels.indexOf(x) : -1;
-        if (id < 0) throw new InputError(`${name}: ${JSON.stringify(x)} at position ${i} is not an input token label`);
-        return id;
+      const ids = parseJsonArray(text, {
+        where: name,
+        expected: `${h.length} token ids or labels`,
+        example: JSON.stringify(h.labels.slice(0, h.length)),
+        item: (x, i) => {
+          if (typeof x === 'number') return x;
+          const id = typeof x === 'string' ? h.labels.indexOf(x) : -1;
+          if (id < 0) throw new Error(`${echoItem(x)} at position ${i} is not an input token label`);
+          return id;
+        },
       });
       check(ids);
       return ids;
@@ -221,25 +218,23 @@ export function harnessBuilt<O>(h: GatherHarness, o: HarnessBuiltSpec<O>): Built
 /** The most scalar tokens a gadget construction builds (readout cost grows with the vocabulary). */
 export const MAX_GRID_TOKENS = 8191;
 
-export const gridParam: ParamSpec = {
+export const gridParam = {
   name: 'r',
   describe:
-    'scalar tokens are the values k·2^−s for |k| ≤ r; auto = 2^(2s) − 1, all of F_s, when that is at most 8191 tokens (s ≤ 6), ' +
+    'scalar tokens are the values k·2^−s for |k| ≤ r, r in 0..2^(2s)−1; auto = 2^(2s) − 1, all of F_s, when that is at most 8191 tokens (s ≤ 6), ' +
     'else r = 4095 (values near 0 only; the tests sample all of F_s for large s)',
   default: 'auto',
-  kind: 'text',
-  forms: 'auto, or a whole number 0..2^(2s)−1',
-};
+  kind: 'int',
+  min: 0,
+  auto: '2^(2s) − 1 while that is at most 8191 tokens, else 4095',
+} as const satisfies ParamSpec;
 
 /** The grid {k·2^−s : |k| ≤ r} of the `r` parameter, from −r to r. */
 export function gridValues(id: string, params: Params, s: number): Rational[] {
   const top = 2 ** (2 * s) - 1;
-  let r: number;
-  if (params.r === undefined || params.r === 'auto') r = 2 * top + 1 <= MAX_GRID_TOKENS ? top : (MAX_GRID_TOKENS - 1) / 2;
-  else {
-    r = intParam(id, params, 'r', 0, top);
-    if (2 * r + 1 > MAX_GRID_TOKENS) throw new UsageError(`parameter r of ${id} is ${r}: ${2 * r + 1} tokens is more than ${MAX_GRID_TOKENS}; use r ≤ ${(MAX_GRID_TOKENS - 1) / 2}`);
-  }
+  const given = readParam(id, { ...gridParam, max: top }, params);
+  const r = orAuto(given, () => (2 * top + 1 <= MAX_GRID_TOKENS ? top : (MAX_GRID_TOKENS - 1) / 2));
+  if (2 * r + 1 > MAX_GRID_TOKENS) throw new UsageError(`parameter r of ${id} is ${r}: ${2 * r + 1} tokens is more than ${MAX_GRID_TOKENS}; use r ≤ ${(MAX_GRID_TOKENS - 1) / 2}`);
   return Array.from({ length: 2 * r + 1 }, (_, i) => new Fraction(i - r, 2 ** s));
 }
 

@@ -1,6 +1,6 @@
-// What the two p-hop constructions share: the residual layout, the three kinds of head, the MLP
-// pieces that move a freshly read pointer into place, parameters, input/answer handling, the
-// three checks and the lockstep decoding.
+// What the two p-hop constructions share: the residual layout, the three kinds of head and the
+// three checks. Beside it: config.ts (parameters), mlp.ts (the MLP pieces that move a freshly read
+// pointer into place), built.ts (input, answer and the BuiltConstruction both return), lockstep.ts.
 //
 // THE ALGORITHM (tasks/p-hop.ts, Def. A.1). The model reads [start, v_1, …, v_m]: position 0 is a
 // start slot, so model position i is the paper's position i and the pointer value 0 is ⊥.
@@ -94,134 +94,15 @@
 // that subtracts the maximum (float64 here). So "log n bits with softmax" is an erratum of B.12 as
 // transferred to F_s, unless the search is restructured (more layers that precompute occurrence
 // counts, so the search has a unique match — not built), or softmax subtracts the maximum.
-import fc from 'fast-check';
 import { Fraction } from 'mathjs';
-import { InputError, UsageError } from '../../common/errors.ts';
 import { identity } from '../../simulators/matrix.ts';
-import { type Head, type Layer, type Mlp, type Model, createHead, createMlp, createModel, withAttention } from '../../simulators/model.ts';
+import { type Head, type Layer, type Model, createHead, createModel, withAttention } from '../../simulators/model.ts';
 import { type Scalar, toRational } from '../../simulators/rational.ts';
-import type { RunResult } from '../../simulators/result.ts';
-import type { Snapshot } from '../../simulators/trace.ts';
 import { type Selector, type Space, space } from '../../simulators/space.ts';
-import { hopAllPositions, hopP, pHopArbitrary, pointerDoublingRounds } from '../../tasks/p-hop.ts';
-import { bitsFor, sbin } from '../codes.ts';
-import type { Built, Check, Lockstep, ParamSpec, Params, VerifySetting } from '../construction.ts';
-import { boundB, intParam, oneHotQkSpace } from '../gadgets/lemma-b4.ts';
-import { assertJsonDepth } from '../../common/json-depth.ts';
-
-// ---------------------------------------------------------------- parameters
-
-export interface PHopConfig {
-  /** Construction id, for error messages. */
-  id: string;
-  p: number;
-  /** Longest input v (the model has n + 1 positions: the start slot and v_1..v_n). */
-  n: number;
-  alphabet: number;
-  /** Bits of the position codes and of the fixed-point check: max(3, ⌈log2(n + 1)⌉). */
-  s: number;
-  readout: 'last' | 'all';
-  /** Softmax scale of the float64 check (every head). */
-  scale: number;
-  /** Doubling rounds R = ⌈log2 p⌉ = bit length of p − 1. */
-  rounds: number;
-  /**
-   * hard: the content search is hard attention in the fixed:s check (the default); softmax: it is
-   * a softmax head there too, with the scores of softmaxSearchScores (see SOFTMAX SEARCH above).
-   */
-  search: 'hard' | 'softmax';
-  /** Bits of the fixed-point check (param bits, auto = s); the softmax search's scores are set for these bits. */
-  checkBits: number;
-}
-
-export const P_PARAM: ParamSpec = { name: 'p', describe: 'number of hops', default: '3', kind: 'int', min: 1, max: 64 };
-export const N_PARAM: ParamSpec = {
-  name: 'n',
-  describe: 'longest input v_1..v_n (the model adds a start slot at position 0)',
-  default: '16',
-  kind: 'int',
-  min: 1,
-  max: 4096,
-};
-export const ALPHABET_PARAM: ParamSpec = { name: 'alphabet', describe: 'tokens are 0..alphabet−1', default: '4', kind: 'int', min: 2, max: 16 };
-export const READOUT_PARAM: ParamSpec = {
-  name: 'readout',
-  describe: 'last: the answer hop_p(v) at the last position (the paper); all: hop_p of every prefix, one per position 0..m',
-  default: 'last',
-  kind: 'text',
-  forms: 'last, all',
-};
-export const SCALE_PARAM: ParamSpec = {
-  name: 'scale',
-  describe:
-    'softmax scale β of the float64 check, on every head; auto = 64·2^s. The content search needs β·2^{−s} well above ln n ' +
-    '(its runner-up scores 2^{−s} below the winner); set a smaller β to weaken the check',
-  default: 'auto',
-  kind: 'text',
-  forms: 'auto, or a positive number',
-};
-
-export const SEARCH_PARAM: ParamSpec = {
-  name: 'search',
-  describe:
-    'hard: the fixed:s check runs the content search as hard attention (the positional heads as softmax); softmax: the ' +
-    'content search is a softmax head in fixed:s too — it fails, at every s (see proofs/p-hop/common.ts, SOFTMAX SEARCH)',
-  default: 'hard',
-  kind: 'text',
-  forms: 'hard, softmax',
-};
-
-export const BITS_PARAM: ParamSpec = {
-  name: 'bits',
-  describe:
-    'bits b of the fixed-point check, fixed:b (auto = s = max(3, ⌈log2(n + 1)⌉), the construction\'s own); with ' +
-    'search=softmax the search\'s scores are set for F_b, so `--param search=softmax --param bits=b --interpreter fixed:b` ' +
-    'tries the softmax search at any b',
-  default: 'auto',
-  kind: 'text',
-  forms: 'auto, or a whole number 1..26',
-};
-
-/** The float64 check's default softmax scale, 64·2^s. */
-const statedScale = (s: number) => 64 * 2 ** s;
-
-export function bitsOf(n: number): number {
-  return Math.max(3, bitsFor(n + 1));
-}
-
-/** Bit length of x (0 for 0): the doubling rounds for p are bitLength(p − 1) = ⌈log2 p⌉. */
-export function bitLength(x: number): number {
-  let r = 0;
-  while (2 ** r <= x) r++;
-  return r;
-}
-
-export function readConfig(id: string, params: Params): PHopConfig {
-  const p = intParam(id, params, 'p', 1, 64);
-  const n = intParam(id, params, 'n', 1, 4096);
-  const alphabet = intParam(id, params, 'alphabet', 2, 16);
-  const readout = params.readout ?? 'last';
-  if (readout !== 'last' && readout !== 'all') throw new UsageError(`parameter readout of ${id} must be last or all, got "${String(readout)}"`);
-  const s = bitsOf(n);
-  const rawScale = params.scale ?? 'auto';
-  let scale = statedScale(s);
-  if (rawScale !== 'auto') {
-    const v = Number(rawScale);
-    if (!Number.isFinite(v) || v <= 0) throw new UsageError(`parameter scale of ${id} must be auto or a positive number, got "${String(rawScale)}"`);
-    scale = v;
-  }
-  const search = params.search ?? 'hard';
-  if (search !== 'hard' && search !== 'softmax') throw new UsageError(`parameter search of ${id} must be hard or softmax, got "${String(search)}"`);
-  const checkBits = autoInt(id, params, 'bits', 1, 26, s);
-  return { id, p, n, alphabet, s, readout, scale, rounds: bitLength(p - 1), search, checkBits };
-}
-
-/** Reads an optional whole-number parameter that defaults to `auto`. */
-export function autoInt(id: string, params: Params, name: string, min: number, max: number, auto: number): number {
-  const raw = params[name];
-  if (raw === undefined || raw === 'auto') return auto;
-  return intParam(id, params, name, min, max);
-}
+import { sbin } from '../codes.ts';
+import type { InterpreterCheck } from '../construction.ts';
+import { addOneHotHead, boundB } from '../gadgets/lemma-b4.ts';
+import type { PHopConfig } from './config.ts';
 
 // ---------------------------------------------------------------- residual layout
 
@@ -291,49 +172,6 @@ export function createPHopModel(cfg: PHopConfig, o: LayoutOptions, name: string,
 
 // ---------------------------------------------------------------- heads
 
-/** Pairs of single directions to copy, as one value subspace of the head. */
-export interface Copy {
-  name: string;
-  from: Selector;
-  to: Selector[];
-  /** Only these directions of `from` (default: all). */
-  only?: number[];
-}
-
-/**
- * A Lemma B.4 head: position i reads the unique position j ≤ i whose code `pos` equals its
- * `query` code and adds the listed subspaces of j into its own. Query sbin(t) ⌢ 1_s against key
- * B_s·(sbin(j) ⌢ −1_s), interleaved (see proofs/gadgets/lemma-b4.ts for why, and why it is exactly
- * one-hot in fixed:s). Hard attention; the checks switch it to softmax.
- */
-export function addPositionalRead(model: Model, layer: Layer, cfg: PHopConfig, spec: { name: string; role: string; query: string; copies: Copy[] }): Head {
-  const { s } = cfg;
-  const B = boundB(s);
-  const R = model.residual;
-  const ovSpec: Record<string, { size: number; describe: string }> = {};
-  for (const c of spec.copies) {
-    const size = c.only?.length ?? R.range(c.from).size;
-    ovSpec[c.name] = { size, describe: `${R.range(c.from).what} at the position read` };
-  }
-  const head = createHead(R, { name: spec.name, role: spec.role, kind: 'hard', qk: oneHotQkSpace(s), ov: ovSpec }, `${model.name}: head '${spec.name}'`);
-  for (let b = 0; b < s; b++) {
-    head.W_Q.set([spec.query, b], `code.${b}`, 1);
-    head.W_Q.set('one', `one.${b}`, 1);
-    head.W_K.set(['pos', b], `code.${b}`, B);
-    head.W_K.set('one', `one.${b}`, B.neg());
-  }
-  for (const c of spec.copies) {
-    const { size, what } = R.range(c.from);
-    const dirs = c.only ?? Array.from({ length: size }, (_, k) => k);
-    dirs.forEach((d, k) => {
-      head.W_V.set([what, d], [c.name, k], 1);
-      for (const to of c.to) head.W_O.set([c.name, k], [R.range(to).what, d], 1);
-    });
-  }
-  layer.heads.push(head);
-  return head;
-}
-
 /**
  * The content search (induction head): query v_i, key v_{j−1}, the start slot as fallback, and
  * j·2^{−s} to prefer the largest j. It copies the DIFFERENCE from the start slot's values —
@@ -342,10 +180,10 @@ export function addPositionalRead(model: Model, layer: Layer, cfg: PHopConfig, s
  */
 export function addContentSearch(model: Model, layer: Layer, cfg: PHopConfig, to: { code: string[]; token: string }): Head {
   const { s, alphabet: A } = cfg;
-  const R = model.residual;
+  const residual = model.residual;
   const soft = cfg.search === 'softmax';
   const head = createHead(
-    R,
+    residual,
     {
       name: 'search',
       role: 'f(i) = find_1(v, i): the largest j ≤ i with v_{j−1} = v_i (else the start slot); copies sbin(j) and v_j',
@@ -397,90 +235,35 @@ export function addContentSearch(model: Model, layer: Layer, cfg: PHopConfig, to
   return head;
 }
 
-/** The shift head: position i reads v_{i−1} (letters only, so the start slot contributes nothing). */
-export function addShift(model: Model, layer: Layer, cfg: PHopConfig): Head {
-  return addPositionalRead(model, layer, cfg, {
-    name: 'shift',
-    role: 'copies v_{i−1} into prev (Lemma B.9 SHIFT; nothing at i ≤ 1)',
-    query: 'prevq',
-    copies: [{ name: 'letter', from: 'tok', to: ['prev'], only: Array.from({ length: cfg.alphabet }, (_, c) => c) }],
+/**
+ * A Lemma B.4 read at the pointer in `query`: position i reads the unique position j ≤ i whose
+ * position code `pos` equals its `query` code and adds the listed subspaces of j into its own
+ * (proofs/gadgets/lemma-b4.ts: why it is exactly one-hot in fixed:s). Hard attention; the checks
+ * switch it to softmax.
+ */
+export function addPointerRead(model: Model, layer: Layer, cfg: PHopConfig, spec: { name: string; role: string; query: string; copies: { name: string; from: string; to: string }[] }): Head {
+  return addOneHotHead(model, layer, {
+    name: spec.name,
+    role: spec.role,
+    bits: cfg.s,
+    query: spec.query,
+    key: 'pos',
+    one: 'one',
+    copies: spec.copies.map((c) => ({ ...c, describe: `${c.from} at the position read` })),
   });
 }
 
-// ---------------------------------------------------------------- MLP pieces
-
-/**
- * Builds an MLP from unit groups. Each unit is relu(Σ w·x + bias) and writes Σ c·unit into the
- * residual; `bOut` adds constants. Codes are ±1 and one-hots 0/1, so relu(x + 1) = x + 1 and
- * relu(x) = x pass them through exactly: that is how a linear move is written with ReLUs.
- */
-export interface Unit {
-  label: string;
-  in: [Selector, number][];
-  bias: number;
-  out: [Selector, number][];
-}
-
-export function buildMlp(model: Model, name: string, role: string, groups: { name: string; describe: string; units: Unit[] }[], bOut: [Selector, number][] = []): Mlp {
-  const hiddenSpec: Record<string, { size: number; describe: string; labels: string[] }> = {};
-  for (const g of groups) if (g.units.length > 0) hiddenSpec[g.name] = { size: g.units.length, describe: g.describe, labels: g.units.map((u) => u.label) };
-  const mlp = createMlp(model.residual, { name, role, hidden: hiddenSpec }, `${model.name}: mlp '${name}'`);
-  for (const g of groups) {
-    g.units.forEach((u, k) => {
-      for (const [sel, w] of u.in) mlp.W_in.add(sel, [g.name, k], w);
-      if (u.bias !== 0) mlp.b_in.set([g.name, k], u.bias);
-      for (const [sel, w] of u.out) mlp.W_out.add([g.name, k], sel, w);
-    });
-  }
-  for (const [sel, v] of bOut) mlp.b_out.matrix.add('bias', sel, v);
-  return mlp;
-}
-
-/** a ← na, na ← 0 for ±1 codes: relu(na + 1) − relu(a + 1) into a, −relu(na + 1) + 1 into na (2 units a bit). */
-export function moveCode(model: Model, state: string, scratch: string): { units: Unit[]; bOut: [Selector, number][] } {
-  const size = model.residual.get(state).size;
-  const units: Unit[] = [];
-  const bOut: [Selector, number][] = [];
-  for (let b = 0; b < size; b++) {
-    units.push({ label: `${scratch}[${b}]+1`, in: [[[scratch, b], 1]], bias: 1, out: [[[state, b], 1], [[scratch, b], -1]] });
-    units.push({ label: `${state}[${b}]+1`, in: [[[state, b], 1]], bias: 1, out: [[[state, b], -1]] });
-    bOut.push([[scratch, b], 1]);
-  }
-  return { units, bOut };
-}
-
-/** tb ← ntb, ntb ← 0 for 0/1 one-hots: relu(ntb) − relu(tb) into tb, −relu(ntb) into ntb. */
-export function moveOneHot(model: Model, state: string, scratch: string): Unit[] {
-  const size = model.residual.get(state).size;
-  const units: Unit[] = [];
-  for (let c = 0; c < size; c++) {
-    units.push({ label: `${scratch}[${c}]`, in: [[[scratch, c], 1]], bias: 0, out: [[[state, c], 1], [[scratch, c], -1]] });
-    units.push({ label: `${state}[${c}]`, in: [[[state, c], 1]], bias: 0, out: [[[state, c], -1]] });
-  }
-  return units;
-}
-
-/**
- * state ← scratch only when the flag is 1; scratch ← 0 always. For x = scratch − state with
- * |x| ≤ K: relu(x − K(1 − flag)) − relu(−x − K(1 − flag)) is x when flag = 1 and 0 when flag = 0.
- * The clear is relu(scratch + shift) with shift = 1 for codes (±1) and 0 for one-hots (0/1).
- * Partial sums stay within 2K ≤ 4 < B_3, so F_s with s ≥ 3 computes them exactly. 3 units a direction.
- */
-export function gatedMove(model: Model, state: string, scratch: string, flag: string, kind: 'code' | 'onehot'): { units: Unit[]; bOut: [Selector, number][] } {
-  const size = model.residual.get(state).size;
-  const K = kind === 'code' ? 2 : 1;
-  const shift = kind === 'code' ? 1 : 0;
-  const units: Unit[] = [];
-  const bOut: [Selector, number][] = [];
-  for (let d = 0; d < size; d++) {
-    const st: Selector = [state, d];
-    const sc: Selector = [scratch, d];
-    units.push({ label: `+(${scratch}−${state})[${d}]·${flag}`, in: [[st, -1], [sc, 1], [flag, K]], bias: -K, out: [[st, 1]] });
-    units.push({ label: `−(${scratch}−${state})[${d}]·${flag}`, in: [[st, 1], [sc, -1], [flag, K]], bias: -K, out: [[st, -1]] });
-    units.push({ label: `clear ${scratch}[${d}]`, in: [[sc, 1]], bias: shift, out: [[sc, -1]] });
-    if (shift !== 0) bOut.push([sc, shift]);
-  }
-  return { units, bOut };
+/** The shift head: position i reads v_{i−1} (letters only, so the start slot contributes nothing). */
+export function addShift(model: Model, layer: Layer, cfg: PHopConfig): Head {
+  return addOneHotHead(model, layer, {
+    name: 'shift',
+    role: 'copies v_{i−1} into prev (Lemma B.9 SHIFT; nothing at i ≤ 1)',
+    bits: cfg.s,
+    query: 'prevq',
+    key: 'pos',
+    one: 'one',
+    copies: [{ name: 'letter', describe: 'tok at the position read', from: Array.from({ length: cfg.alphabet }, (_, c): Selector => ['tok', c]), to: 'prev' }],
+  });
 }
 
 // ---------------------------------------------------------------- checks
@@ -524,7 +307,7 @@ export function softmaxSearchScale(s: number): Scalar {
   return boundB(s);
 }
 
-export function pHopChecks(model: Model, cfg: PHopConfig): Check[] {
+export function pHopChecks(model: Model, cfg: PHopConfig): InterpreterCheck[] {
   const b = cfg.checkBits;
   return [
     { label: 'exact, hard attention', interpreter: 'exact', model },
@@ -546,177 +329,3 @@ export function pHopChecks(model: Model, cfg: PHopConfig): Check[] {
     },
   ];
 }
-
-// ---------------------------------------------------------------- input and answer
-
-/** What both constructions' build returns: the usual Built plus the parsed configuration. */
-export interface PHopBuilt extends Built<number[], PHopOutput> {
-  config: PHopConfig;
-}
-
-/** The answer at one position: a token, null for ⊥, or the tied tokens when the readout ties. */
-export type Answer = number | null | { tie: (number | null)[] };
-/** readout=last: the answer at the last position; readout=all: one per position 0..m. */
-export type PHopOutput = Answer | Answer[];
-
-export function checkTokens(cfg: PHopConfig, v: readonly number[]): void {
-  if (v.length > cfg.n) throw new InputError(`${cfg.id}: the input has ${v.length} tokens but the model was built for n = ${cfg.n} (use --param n=${v.length})`);
-  v.forEach((x, k) => {
-    if (!Number.isInteger(x) || x < 0 || x >= cfg.alphabet) {
-      throw new InputError(`${cfg.id}: token v_${k + 1} = ${x} is outside the alphabet 0..${cfg.alphabet - 1}`);
-    }
-  });
-}
-
-export function parseTokens(cfg: PHopConfig, text: string): number[] {
-  assertJsonDepth(text);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new InputError(`${cfg.id}: the input must be a JSON array of tokens 0..${cfg.alphabet - 1}, like [0,1,2,0], got ${text}`);
-  }
-  if (!Array.isArray(parsed)) throw new InputError(`${cfg.id}: the input must be a JSON array of tokens, got ${text}`);
-  const v = parsed.map((x, k) => {
-    if (typeof x !== 'number') throw new InputError(`${cfg.id}: item ${k} of the input is ${JSON.stringify(x)}; expected a token 0..${cfg.alphabet - 1}`);
-    return x;
-  });
-  checkTokens(cfg, v);
-  return v;
-}
-
-export function decodeAnswer(cfg: PHopConfig, run: RunResult): PHopOutput {
-  const one = (k: number): Answer => {
-    const r = run.readouts[k];
-    if (r.token === null) return { tie: r.top.map((t) => (t === cfg.alphabet ? null : t)) };
-    return r.token === cfg.alphabet ? null : r.token;
-  };
-  if (cfg.readout === 'last') return one(run.readouts.length - 1);
-  return run.readouts.map((_, k) => one(k));
-}
-
-export function referenceAnswer(cfg: PHopConfig, v: readonly number[]): PHopOutput {
-  return cfg.readout === 'last' ? hopP(v, cfg.p) : hopAllPositions(v, cfg.p);
-}
-
-export const sameAnswer = (x: PHopOutput, y: PHopOutput): boolean => JSON.stringify(x) === JSON.stringify(y);
-
-/** Uniform token sequences of length minLength..n (they shrink toward short sequences of small tokens). */
-export function uniformInputs(n: number, alphabet: number, minLength = 0): fc.Arbitrary<number[]> {
-  return fc.array(fc.integer({ min: 0, max: alphabet - 1 }), { minLength, maxLength: n, size: 'max' });
-}
-
-/**
- * The counterexample search's weakenings as the constructions' own parameters: loops → `loops`
- * (p-hop) or `layers` (p-hop-direct, whose one stage loops once: it keeps its first L layers);
- * scale → `scale`, the softmax scale of the float64 check (every head). Bits stay the search's
- * fixed:s on the fixed-point check.
- */
-export function pHopWeaken(cfg: PHopConfig, depth: { param: 'loops' | 'layers'; needed: number }): NonNullable<PHopBuilt['weaken']> {
-  return (w) => {
-    if (w.kind === 'loops') {
-      const claim = depth.param === 'loops' ? `loops (the construction loops ${depth.needed})` : `layers (the construction has ${depth.needed})`;
-      return { params: { [depth.param]: w.loops }, describe: `${w.loops} ${claim}` };
-    }
-    if (w.kind === 'scale') return { params: { scale: w.scale }, describe: `float64 softmax at scale ${w.scale} (the stated scale is ${statedScale(cfg.s)})` };
-    return null;
-  };
-}
-
-/**
- * Inputs for the checks: half uniform sequences of length 0..n (they shrink to short, small
- * sequences), half the paper's distribution (p hops guaranteed to exist, via pHopArbitrary).
- */
-export function inputArbitrary(cfg: PHopConfig): fc.Arbitrary<number[]> {
-  const uniform = uniformInputs(cfg.n, cfg.alphabet);
-  if (cfg.n < 2) return uniform;
-  const paper = pHopArbitrary({ n: { min: 2, max: cfg.n }, p: cfg.p, alphabet: cfg.alphabet, guaranteed: true }).map((x) => x.v);
-  return fc.oneof(uniform, paper);
-}
-
-// ---------------------------------------------------------------- lockstep
-
-/** A subspace at one position as an integer: the sbin code it holds, or its raw values when it is not exactly ±1. */
-export function decodeCodeAt(residual: Space, snap: Snapshot, name: string, i: number): number | string {
-  const { offset, size } = residual.range(name);
-  const vals = snap.values[i].slice(offset, offset + size);
-  if (!vals.every((x) => x === 1 || x === -1)) return `not a code: [${vals.join(', ')}]`;
-  let x = 0;
-  for (let b = size - 1; b >= 0; b--) x = 2 * x + (vals[b] === 1 ? 1 : 0);
-  return x;
-}
-
-/** A one-hot letter subspace at one position: the letter, null when empty, or its raw values. */
-export function decodeLetterAt(residual: Space, snap: Snapshot, name: string, i: number): number | null | string {
-  const { offset, size } = residual.range(name);
-  const vals = snap.values[i].slice(offset, offset + size);
-  if (vals.every((x) => x === 0)) return null;
-  const ones = vals.flatMap((x, k) => (x === 1 ? [k] : []));
-  if (ones.length === 1 && vals.every((x) => x === 0 || x === 1)) return ones[0];
-  return `not one-hot: [${vals.join(', ')}]`;
-}
-
-/**
- * The states the model must hold, by step: step 1 (the shift) holds prev = v_{i−1}; step 2 + k
- * (the search for k = 0, round k − 1 after) holds a = R[k].a and b = f∘R[k].b, where R are the
- * rounds of pointerDoublingRounds(v, p − 1) and f = find_1 (see the module comment).
- */
-export function expectedStates(v: readonly number[], p: number): { prev: (number | null)[]; pointers: { a: number[]; b: number[] }[] } {
-  const pd = pointerDoublingRounds(v, p - 1);
-  return {
-    prev: pd.previous,
-    pointers: pd.rounds.map((r) => ({ a: r.a, b: r.b.map((x) => pd.f[x]) })),
-  };
-}
-
-/** The lockstep check on snapshots taken after each step (loop or layer, depending on the model). */
-export function pHopLockstep(cfg: PHopConfig, residual: Space, what: 'loop' | 'layer', snapshotAfter: (run: RunResult, step: number) => Snapshot, steps: number): Lockstep<number[]> {
-  return {
-    describe:
-      `${what} by ${what}: prev, then pointers a, b = pointerDoublingRounds(v, p−1) (b composed with f)`,
-    compare(v, run) {
-      const exp = expectedStates(v, cfg.p);
-      const m = v.length;
-      const rows: { loop: number; expected: unknown; got: unknown }[] = [];
-      for (let t = 1; t <= steps; t++) {
-        const snap = snapshotAfter(run, t);
-        const at = Array.from({ length: m + 1 }, (_, i) => i);
-        if (t === 1) {
-          rows.push({ loop: t, expected: { prev: exp.prev }, got: { prev: at.map((i) => decodeLetterAt(residual, snap, 'prev', i)) } });
-        } else {
-          const e = exp.pointers[t - 2];
-          rows.push({
-            loop: t,
-            expected: { a: e.a, b: e.b },
-            got: { a: at.map((i) => decodeCodeAt(residual, snap, 'a', i)), b: at.map((i) => decodeCodeAt(residual, snap, 'b', i)) },
-          });
-        }
-      }
-      return rows;
-    },
-  };
-}
-
-/** Distinct layer objects in a model (a stage may list one layer object several times). */
-export function distinctLayerCount(model: Model): number {
-  return new Set(model.stages.flatMap((s) => s.layers)).size;
-}
-
-/**
- * The settings `looped verify --all` runs for both p-hop constructions (Theorem B.12 and
- * Corollary 5.3): the defaults, every readout, the paper's Table 1 sizes, and the softmax search
- * that must fail in F_s.
- */
-export const P_HOP_VERIFY_AT: VerifySetting[] = [
-  { params: {} },
-  { params: { readout: 'all' } },
-  { params: { p: '16', n: '256' }, paper: "Table 1's p-hop: alphabet 4, n = 256, p = 16", samples: 30 },
-  { params: { p: '32', n: '256' }, paper: "Table 1's p-hop: alphabet 4, n = 256, p = 32", samples: 30 },
-  {
-    params: { search: 'softmax' },
-    fails:
-      'the content search as a softmax head in the paper\'s F_s (no max subtraction) cannot be one-hot on the last of two ' +
-      'matches at any s (proofs/p-hop/common.ts, SOFTMAX SEARCH): fixed:s goes wrong where two matches precede a ' +
-      'position the answer reads (it copies the sum of their pointers), e.g. [0,0,0,0]',
-  },
-];

@@ -11,59 +11,30 @@
 // distinct layers (shift, search, folding round, plain round); one layer object is reused for
 // every round of a kind. Making all rounds one layer needs the round index in the residual
 // stream — that is what the looped construction (Corollary 5.3, looped.ts) does.
-import type { Construction, Params } from '../construction.ts';
+import { type ParamSpec, type Params, defineConstruction, defineParams, orAuto, readParam } from '../construction.ts';
 import { addStage, createLayer, type Layer, type Model } from '../../simulators/model.ts';
-import type { Snapshot } from '../../simulators/trace.ts';
-import {
-  ALPHABET_PARAM,
-  addContentSearch,
-  addPositionalRead,
-  addShift,
-  autoInt,
-  buildMlp,
-  checkTokens,
-  createPHopModel,
-  decodeAnswer,
-  distinctLayerCount,
-  inputArbitrary,
-  moveCode,
-  moveOneHot,
-  N_PARAM,
-  P_PARAM,
-  type PHopConfig,
-  type PHopBuilt,
-  type PHopOutput,
-  parseTokens,
-  pHopChecks,
-  pHopLockstep,
-  pHopWeaken,
-  READOUT_PARAM,
-  readConfig,
-  referenceAnswer,
-  BITS_PARAM,
-  SCALE_PARAM,
-  SEARCH_PARAM,
-  sameAnswer,
-  uniformInputs,
-  P_HOP_VERIFY_AT,
-} from './common.ts';
+import { type PHopBuilt, type PHopOutput, distinctLayerCount, pHopBuilt } from './built.ts';
+import { addContentSearch, addPointerRead, addShift, createPHopModel } from './common.ts';
+import { type PHopConfig, P_HOP_PARAMS, P_HOP_VERIFY_AT, readConfig } from './config.ts';
+import { buildMlp, moveCode, moveOneHot } from './mlp.ts';
+import { pHopLockstep } from './lockstep.ts';
 
 const ID = 'p-hop-direct';
 
 /** One doubling round as a layer: read at a; copy a, and b and tb too when it folds. */
 function roundLayer(model: Model, cfg: PHopConfig, fold: boolean): Layer {
   const layer = createLayer(fold ? 'round: a ← a[a_i], b ← b[a_i], tb ← tb[a_i] (this bit of p − 1 is set)' : 'round: a ← a[a_i] (this bit of p − 1 is 0)');
-  addPositionalRead(model, layer, cfg, {
+  addPointerRead(model, layer, cfg, {
     name: fold ? 'read-fold' : 'read',
     role: fold ? 'reads a, b and tb at the position a_i' : 'reads a at the position a_i',
     query: 'a',
     copies: fold
       ? [
-          { name: 'a', from: 'a', to: ['na'] },
-          { name: 'b', from: 'b', to: ['nb'] },
-          { name: 'tb', from: 'tb', to: ['ntb'] },
+          { name: 'a', from: 'a', to: 'na' },
+          { name: 'b', from: 'b', to: 'nb' },
+          { name: 'tb', from: 'tb', to: 'ntb' },
         ]
-      : [{ name: 'a', from: 'a', to: ['na'] }],
+      : [{ name: 'a', from: 'a', to: 'na' }],
   });
   const ma = moveCode(model, 'a', 'na');
   const groups = [{ name: 'move-a', describe: 'a ← na, na ← 0 (codes are ±1, so relu(x + 1) − 1 = x)', units: ma.units }];
@@ -88,7 +59,7 @@ export function buildDirect(params: Params): DirectBuilt {
   const cfg = readConfig(ID, params);
   const { p, n, s, alphabet, rounds } = cfg;
   const fullDepth = 2 + rounds;
-  const keep = autoInt(ID, params, 'layers', 1, fullDepth, fullDepth);
+  const keep = orAuto(readParam(ID, { ...LAYERS_PARAM, max: fullDepth }, params), () => fullDepth);
   const model = createPHopModel(
     cfg,
     { control: false },
@@ -109,40 +80,37 @@ export function buildDirect(params: Params): DirectBuilt {
   }
   addStage(model, layers.slice(0, keep), 1);
 
-  const snapshotAfter = (run: { trace?: { get(k: string): Snapshot } }, layer: number) => run.trace!.get(`loop1.blocks.${layer - 1}.hook_resid_post`);
   return {
-    config: cfg,
+    ...pHopBuilt(cfg, model, {
+      depth: { param: 'layers', needed: fullDepth },
+      lockstep: pHopLockstep(cfg, model.residual, 'layer', (run, t) => run.trace!.get(`loop1.blocks.${t - 1}.hook_resid_post`), keep),
+      sizeScope: { p, n, alphabet, s, L: Math.floor(Math.log2(p)), R: rounds },
+      extraLoopsStable: {
+        holds: false,
+        why:
+          'B.12 is not a looped model: its one stage is the whole stack, and running it again would repeat the shift and the ' +
+          'search, which add into prev, a, b and tb a second time. Extra loops are a property of the looped version (p-hop).',
+      },
+    }),
     fullDepth,
     distinctLayers: distinctLayerCount(model),
-    model,
-    scope: { p, n, alphabet, s, L: Math.floor(Math.log2(p)), R: rounds },
-    bits: s,
-    encode(v) {
-      checkTokens(cfg, v);
-      return [alphabet, ...v];
-    },
-    decode: (run) => decodeAnswer(cfg, run),
-    reference: (v) => referenceAnswer(cfg, v),
-    equal: sameAnswer,
-    parseInput: (text) => parseTokens(cfg, text),
-    formatAnswer: (a) => a,
-    formatInput: (v) => JSON.stringify(v),
-    arbitrary: () => inputArbitrary(cfg),
-    exhaustive: { symbols: cfg.alphabet, minLength: 0, maxLength: cfg.n },
-    searchArbitrary: () => uniformInputs(n, alphabet),
-    weaken: pHopWeaken(cfg, { param: 'layers', needed: fullDepth }),
-    checks: pHopChecks(model, cfg),
-    lockstep: pHopLockstep(cfg, model.residual, 'layer', (run, t) => snapshotAfter(run, t), keep),
-    extraLoopsStable: {
-      holds: false,
-      why:
-        'B.12 is not a looped model: its one stage is the whole stack, and running it again would repeat the shift and the ' +
-        'search, which add into prev, a, b and tb a second time. Extra loops are a property of the looped version (p-hop).',
-    },
   };
 }
 
-export const pHopDirect: Construction<number[], PHopOutput> = {
+/** Depth: at most 2 + ⌈log2 64⌉ = 8 layers; a build refuses more than its own 2 + ⌈log2 p⌉. */
+const LAYERS_PARAM = {
+  name: 'layers',
+  describe: 'keep only the first k layers (auto = all, 2 + ⌈log2 p⌉, at most that): the weakening "one layer fewer" of the counterexample search',
+  default: 'auto',
+  kind: 'int',
+  min: 1,
+  max: 8,
+  auto: '2 + ⌈log2 p⌉, all layers',
+} as const satisfies ParamSpec;
+
+const PARAMS = defineParams([...P_HOP_PARAMS, LAYERS_PARAM]);
+
+export const pHopDirect = defineConstruction<number[], PHopOutput>({
   id: ID,
   title: 'p-hop induction, non-looped (pointer doubling)',
   theorem: 'Theorem B.12',
@@ -152,22 +120,7 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
     '(⊥ when find_p(v, n) = 0) at the last position (Sanford, Hsu, Telgarsky 2024). Built here on [start, v_1..v_m]: a shift ' +
     'head (v_{i−1}), a content-search head (f = find_1, largest matching position by a j·2^{−s} score term), then ⌈log2 p⌉ ' +
     'Lemma B.4 reads at a = f^(2^l) that square a and fold the bits of p − 1 into b, which starts at f.',
-  params: [
-    P_PARAM,
-    N_PARAM,
-    ALPHABET_PARAM,
-    READOUT_PARAM,
-    SCALE_PARAM,
-    SEARCH_PARAM,
-    BITS_PARAM,
-    {
-      name: 'layers',
-      describe: 'keep only the first k layers (auto = all, 2 + ⌈log2 p⌉): the weakening "one layer fewer" of the counterexample search',
-      default: 'auto',
-      kind: 'text',
-      forms: 'auto, or a whole number 1..2+⌈log2 p⌉',
-    },
-  ],
+  params: PARAMS,
   // paper-notes §3, Corollary 5.3 and Theorem B.12: "a ⌊log2 p⌋ + 2 layer model with log n bits, at
   // most 3 distinct layers, d = d_FF = d_ATTN = O(1), one head". The O(1) comes with no constant, so it
   // is claimed as the constant the same state has when a pointer or position is ONE number of log n
@@ -206,4 +159,4 @@ export const pHopDirect: Construction<number[], PHopOutput> = {
     'only for a max-subtracting softmax (the float64 check).',
   verifyAt: P_HOP_VERIFY_AT,
   build: buildDirect,
-};
+});

@@ -33,42 +33,14 @@
 // 2^s − 1 loops. That covers every flag the algorithm needs (the flag of loop T is written in loop
 // T − 1 ≤ 7 = 2^3 − 1, as T ≤ 8 for p ≤ 64), but not unboundedly many extra loops: those are
 // checked in exact arithmetic.
-import type { Construction, Params } from '../construction.ts';
+import { type Params, defineConstruction, defineParams, orAuto, readParam } from '../construction.ts';
 import { addStage, createLayer, type Model } from '../../simulators/model.ts';
 import type { Selector } from '../../simulators/space.ts';
-import {
-  ALPHABET_PARAM,
-  addContentSearch,
-  addPositionalRead,
-  addShift,
-  autoInt,
-  buildMlp,
-  checkTokens,
-  createPHopModel,
-  decodeAnswer,
-  gatedMove,
-  inputArbitrary,
-  moveCode,
-  N_PARAM,
-  P_PARAM,
-  type PHopConfig,
-  type PHopBuilt,
-  type PHopOutput,
-  parseTokens,
-  pHopChecks,
-  pHopLockstep,
-  pHopWeaken,
-  READOUT_PARAM,
-  readConfig,
-  referenceAnswer,
-  BITS_PARAM,
-  SCALE_PARAM,
-  SEARCH_PARAM,
-  sameAnswer,
-  type Unit,
-  uniformInputs,
-  P_HOP_VERIFY_AT,
-} from './common.ts';
+import { type PHopBuilt, type PHopOutput, pHopBuilt } from './built.ts';
+import { addContentSearch, addPointerRead, addShift, createPHopModel } from './common.ts';
+import { type PHopConfig, P_HOP_PARAMS, P_HOP_VERIFY_AT, readConfig } from './config.ts';
+import { type Unit, buildMlp, gatedMove, moveCode } from './mlp.ts';
+import { pHopLockstep } from './lockstep.ts';
 
 const ID = 'p-hop';
 
@@ -143,7 +115,7 @@ export function buildLooped(params: Params): LoopedBuilt {
   const cfg = readConfig(ID, params);
   const { p, n, s, alphabet, rounds } = cfg;
   const needed = 2 + rounds;
-  const loops = autoInt(ID, params, 'loops', 0, 1000, needed);
+  const loops = orAuto(readParam(ID, LOOPS_PARAM, params), () => needed);
   const model = createPHopModel(
     cfg,
     { control: true },
@@ -153,14 +125,14 @@ export function buildLooped(params: Params): LoopedBuilt {
   const layer = createLayer('shift, content search and one pointer-doubling read; the MLP commits by the loop counter');
   addShift(model, layer, cfg);
   addContentSearch(model, layer, cfg, { code: ['na', 'nb'], token: 'ntb' });
-  addPositionalRead(model, layer, cfg, {
+  addPointerRead(model, layer, cfg, {
     name: 'read',
     role: 'reads a, b and tb at the position a_i',
     query: 'a',
     copies: [
-      { name: 'a', from: 'a', to: ['na'] },
-      { name: 'b', from: 'b', to: ['nb'] },
-      { name: 'tb', from: 'tb', to: ['ntb'] },
+      { name: 'a', from: 'a', to: 'na' },
+      { name: 'b', from: 'b', to: 'nb' },
+      { name: 'tb', from: 'tb', to: 'ntb' },
     ],
   });
   const { mlp, runs } = controlMlp(model, cfg);
@@ -168,35 +140,32 @@ export function buildLooped(params: Params): LoopedBuilt {
   addStage(model, [layer], loops);
 
   return {
-    config: cfg,
+    ...pHopBuilt(cfg, model, {
+      depth: { param: 'loops', needed },
+      lockstep: pHopLockstep(cfg, model.residual, 'loop', (run, t) => run.trace!.afterLoop(t), Math.min(loops, needed)),
+      sizeScope: { p, n, alphabet, s, L: Math.floor(Math.log2(p)), R: rounds, runs },
+      extraLoopsStable: {
+        holds: true,
+        why: 'from loop 2 + ⌈log2 p⌉ + 1 on the fold flag is 0 and prev is empty, so b and tb never change (a keeps squaring, harmlessly)',
+      },
+    }),
     neededLoops: needed,
-    model,
-    scope: { p, n, alphabet, s, L: Math.floor(Math.log2(p)), R: rounds, runs },
-    bits: s,
-    encode(v) {
-      checkTokens(cfg, v);
-      return [alphabet, ...v];
-    },
-    decode: (run) => decodeAnswer(cfg, run),
-    reference: (v) => referenceAnswer(cfg, v),
-    equal: sameAnswer,
-    parseInput: (text) => parseTokens(cfg, text),
-    formatAnswer: (a) => a,
-    formatInput: (v) => JSON.stringify(v),
-    arbitrary: () => inputArbitrary(cfg),
-    exhaustive: { symbols: cfg.alphabet, minLength: 0, maxLength: cfg.n },
-    searchArbitrary: () => uniformInputs(n, alphabet),
-    weaken: pHopWeaken(cfg, { param: 'loops', needed }),
-    checks: pHopChecks(model, cfg),
-    lockstep: pHopLockstep(cfg, model.residual, 'loop', (run, t) => run.trace!.afterLoop(t), Math.min(loops, needed)),
-    extraLoopsStable: {
-      holds: true,
-      why: 'from loop 2 + ⌈log2 p⌉ + 1 on the fold flag is 0 and prev is empty, so b and tb never change (a keeps squaring, harmlessly)',
-    },
   };
 }
 
-export const pHopLooped: Construction<number[], PHopOutput> = {
+const LOOPS_PARAM = {
+  name: 'loops',
+  describe: 'loops to run (auto = 2 + ⌈log2 p⌉, what the algorithm needs); fewer is the weakening "one loop fewer", more shows stability',
+  default: 'auto',
+  kind: 'int',
+  min: 0,
+  max: 1000,
+  auto: '2 + ⌈log2 p⌉, what the algorithm needs',
+} as const;
+
+const PARAMS = defineParams([...P_HOP_PARAMS, LOOPS_PARAM]);
+
+export const pHop = defineConstruction<number[], PHopOutput>({
   id: ID,
   title: 'p-hop induction, one layer looped (pointer doubling)',
   theorem: 'Corollary 5.3',
@@ -206,22 +175,7 @@ export const pHopLooped: Construction<number[], PHopOutput> = {
     'B.4 pointer read, and whose MLP commits what they read according to a loop counter in the residual stream; looped ' +
     '2 + ⌈log2 p⌉ times on [start, v_1..v_m] it answers hop_p(v) at the last position (⊥ as the start token), and more ' +
     'loops change nothing.',
-  params: [
-    P_PARAM,
-    N_PARAM,
-    ALPHABET_PARAM,
-    READOUT_PARAM,
-    SCALE_PARAM,
-    SEARCH_PARAM,
-    BITS_PARAM,
-    {
-      name: 'loops',
-      describe: 'loops to run (auto = 2 + ⌈log2 p⌉, what the algorithm needs); fewer is the weakening "one loop fewer", more shows stability',
-      default: 'auto',
-      kind: 'text',
-      forms: 'auto, or a whole number 0..1000',
-    },
-  ],
+  params: PARAMS,
   // paper-notes §3, Corollary 5.3: "looping one layer ⌊log2 p⌋ + 2 times, at most 3 heads", Theorem
   // B.12 through Theorem 5.2 ("width d+R+2, MLP width R·d_FF + O(L), R·H heads of size d_ATTN"), and
   // erratum 8: "Cor. 5.3 claims d_FF = O(1)". With B.12's O(1) taken as the constants of
@@ -250,4 +204,4 @@ export const pHopLooped: Construction<number[], PHopOutput> = {
     'runs it as softmax and fails, at every s (see common.ts, SOFTMAX SEARCH).',
   verifyAt: P_HOP_VERIFY_AT,
   build: buildLooped,
-};
+});

@@ -1,4 +1,4 @@
-// Theorem 5.4: what the two variants of the compiler share. Variant (a) (proofs/thm-5-4-cot-loops.ts)
+// Theorem 5.4: what the two variants of the compiler share. Variant (a) (proofs/thm-5-4/masked.ts)
 // keeps the earlier positions with explicit loop masks; variant (b) (proofs/thm-5-4/unmasked.ts)
 // keeps them with a comparator, a counter and a gate inside the block. Both build the same state
 // and the same L + 5 layers around it; they differ in what the decode–encode layers clear, where
@@ -14,14 +14,15 @@
 //                   `logits` and adds θ_PE(i) back by a lookup on sbin(i);
 //   finishThm54     one stage of m loops (with the variant's mask, or none), validated.
 //
-// The state layout, the preconditions and the argument are in the two variants' headers.
+// The state layout, the preconditions and the argument are in the two variants' headers. The
+// source's unrolling, the fresh names and the copies are proofs/compiler/kit.ts (Theorem 5.2 uses them too).
 // Thm54Options.codeBits (erratum 5, variant a only) shortens the codes pos and prev to a constant
 // size: they wrap (i mod 2^codeBits), and SHIFT and the θ_PE lookup read them at that size.
 import { UnsupportedError, UsageError } from '../../common/errors.ts';
-import type { LabeledMatrix, LabeledVector } from '../../simulators/matrix.ts';
-import { type Head, type Layer, type Mask, type Mlp, type Model, addStage, createHead, createLayer, createMlp, createModel, validateModel } from '../../simulators/model.ts';
+import { type Head, type Layer, type Mask, type Model, addStage, createLayer, createModel, validateModel } from '../../simulators/model.ts';
 import type { Selector, Space, SubspaceSpec } from '../../simulators/space.ts';
-import { bitsFor, embedConstantOne, embedPositionCodes, sbin } from '../codes.ts';
+import { type DistinctLayer, copyHead, copyInto, copyMlp, layerSizes, nameAllocator, unrollSource } from '../compiler/kit.ts';
+import { bitLength, bitsFor, embedConstantOne, embedPositionCodes, sbin } from '../codes.ts';
 import { decodeEmbedLayers, writeDecodeEmbed } from '../gadgets/decode-embed.ts';
 import { addOneHotHead } from '../gadgets/lemma-b4.ts';
 import { addUnits } from '../gadgets/units.ts';
@@ -99,80 +100,38 @@ export interface Thm54Compiled {
   codeBits: number;
 }
 
-/** s = ⌊log2(n + m)⌋ + 1, the proof's bits (erratum 5). */
-export function positionBits(n: number, m: number): number {
-  return Math.floor(Math.log2(n + m)) + 1;
-}
 
 // ---------------------------------------------------------------- the source
 
-/** The unrolled schedule and the scope; refuses what Theorem 5.4 does not cover. */
-export function analyseDecoder(source: Model, n: number, m: number): { schedule: Layer[]; scope: { L: number; d: number; H: number; V: number; dFF: number; dATTN: number } } {
+/** The unrolled schedule, its distinct layers and the scope; refuses what Theorem 5.4 does not cover. */
+export function analyseDecoder(source: Model, n: number, m: number): { schedule: Layer[]; distinct: DistinctLayer[]; r: number[]; scope: { L: number; d: number; H: number; V: number; dFF: number; dATTN: number } } {
   validateModel(source);
   if (source.readout !== 'last') throw new UnsupportedError(`Theorem 5.4 compiles decoders read at the last position; "${source.name}" reads out at every position (readout 'all')`);
-  const schedule: Layer[] = [];
-  source.stages.forEach((stage, s) => {
-    if (stage.mask !== null) throw new UnsupportedError(`Theorem 5.4 compiles unmasked decoders, but stage ${s} of "${source.name}" has the loop mask "${stage.mask.expr}"`);
-    stage.layers.forEach((layer, l) =>
-      layer.heads.forEach((h) => {
-        if (!h.causal) throw new UnsupportedError(`Theorem 5.4 compiles decoders, but stage ${s}, layer ${l}, head '${h.name}' of "${source.name}" is not causal: later positions (the #s) would change earlier ones`);
-      }),
-    );
-    for (let t = 0; t < stage.loops; t++) schedule.push(...stage.layers);
+  const u = unrollSource(source, {
+    theorem: 'Theorem 5.4',
+    models: 'decoders',
+    stage: (stage, s) =>
+      stage.layers.forEach((layer, l) =>
+        layer.heads.forEach((h) => {
+          if (!h.causal) throw new UnsupportedError(`Theorem 5.4 compiles decoders, but stage ${s}, layer ${l}, head '${h.name}' of "${source.name}" is not causal: later positions (the #s) would change earlier ones`);
+        }),
+      ),
   });
   const need = n + m - 1;
   if (source.positions.dim < need) {
     throw new UsageError(`Theorem 5.4: ${m} CoT steps on a prompt of ${n} read ${need} positions, but "${source.name}" has ${source.positions.dim} (lower n or m)`);
   }
-  const heads = schedule.flatMap((l) => l.heads);
-  return {
-    schedule,
-    scope: {
-      L: schedule.length,
-      d: source.residual.dim,
-      H: Math.max(0, ...schedule.map((l) => l.heads.length)),
-      V: source.vocab.dim,
-      dFF: Math.max(0, ...schedule.map((l) => l.mlp?.hidden.dim ?? 0)),
-      dATTN: Math.max(0, ...heads.map((h) => Math.max(h.qk.dim, h.ov.dim))),
-    },
-  };
+  const { H, dFF, dATTN } = layerSizes(u.schedule);
+  return { schedule: u.schedule, distinct: u.distinct, r: u.r, scope: { L: u.schedule.length, d: source.residual.dim, H, V: source.vocab.dim, dFF, dATTN } };
 }
 
 // ---------------------------------------------------------------- copies
 
-function fresh(sp: Space, base: string, taken: readonly string[]): string {
-  let name = base;
-  while (sp.has(name) || taken.includes(name)) name += "'";
-  return name;
-}
-
-/** Copies src into dst; dst's rows and columns start with src's (the residual extends the source's). */
-function copyMatrix(dst: LabeledMatrix, src: LabeledMatrix): void {
-  src.rowsSparse().forEach((row, r) => row.forEach((e) => dst.setAt(r, e.col, e.exact)));
-}
-
-function copyVector(dst: LabeledVector, src: LabeledVector): void {
-  src.matrix.rowsSparse()[0].forEach((e) => dst.setAt(e.col, e.exact));
-}
-
+/** A source layer over the compiled residual (it reads and writes the source parts only). */
 function copyLayer(residual: Space, src: Layer, depth: number): Layer {
   const layer = createLayer(`source layer at depth ${depth + 1}${src.role ? `: ${src.role}` : ''}`);
-  for (const h of src.heads) {
-    const c: Head = createHead(residual, { name: h.name, role: h.role, kind: h.kind, scale: h.scale, causal: h.causal, qk: h.qk, ov: h.ov }, `block layer ${depth}, head '${h.name}'`);
-    copyMatrix(c.W_Q, h.W_Q);
-    copyMatrix(c.W_K, h.W_K);
-    copyMatrix(c.W_V, h.W_V);
-    copyMatrix(c.W_O, h.W_O);
-    layer.heads.push(c);
-  }
-  if (src.mlp) {
-    const mlp: Mlp = createMlp(residual, { name: src.mlp.name, role: src.mlp.role, hidden: src.mlp.hidden }, `block layer ${depth}, mlp`);
-    copyMatrix(mlp.W_in, src.mlp.W_in);
-    copyMatrix(mlp.W_out, src.mlp.W_out);
-    copyVector(mlp.b_in, src.mlp.b_in);
-    copyVector(mlp.b_out, src.mlp.b_out);
-    layer.mlp = mlp;
-  }
+  for (const h of src.heads) layer.heads.push(copyHead(residual, h, `block layer ${depth}, head '${h.name}'`));
+  if (src.mlp) layer.mlp = copyMlp(residual, src.mlp, `block layer ${depth}, mlp`);
   return layer;
 }
 
@@ -219,7 +178,7 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`Theorem 5.4: the prompt length n must be a whole number ≥ 1, got ${n}`);
   if (!Number.isInteger(m) || m < 1) throw new UsageError(`Theorem 5.4: the step count m must be a whole number ≥ 1, got ${m}`);
   const N = n + m;
-  const s = options.s ?? positionBits(n, m);
+  const s = options.s ?? bitLength(n + m); // ⌊log2(n + m)⌋ + 1, the proof's bits (erratum 5)
   if (!Number.isInteger(s) || s < bitsFor(N) || s > 26) {
     throw new UsageError(`Theorem 5.4: s must be a whole number of bits in ${bitsFor(N)}..26 (the codes of ${N} positions must differ), got ${s}`);
   }
@@ -229,19 +188,14 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   }
   // A code shorter than bitsFor(N) aliases positions (i and i + 2^codeBits): built on purpose for erratum 5.
   const wrap = { wrap: codeBits < bitsFor(N) };
-  const a = analyseDecoder(source, n, m);
-  const { L, V } = a.scope;
+  const analysis = analyseDecoder(source, n, m);
+  const { L, V } = analysis.scope;
   const start = options.startToken ?? '#';
   if (source.vocab.labels.includes(start)) {
     throw new UnsupportedError(`Theorem 5.4 appends a new token "${start}", but the vocabulary of "${source.name}" already has "${start}" (name another start token)`);
   }
 
-  const taken: string[] = [];
-  const nm = (base: string) => {
-    const x = fresh(source.residual, base, taken);
-    taken.push(x);
-    return x;
-  };
+  const nm = nameAllocator(source.residual);
   const names: Thm54Names = { pos: nm('pos'), prev: nm('prev'), one: nm('one'), tok: nm('tok'), logits: nm('logits'), onehot: nm('onehot'), sums: nm('sums') };
   const extraSpecs = spec.extra?.(s) ?? {};
   const extra: Record<string, string> = {};
@@ -273,7 +227,7 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   });
 
   // Embedding: source token v ↦ θ_TE(v) and e_v on tok; # ↦ 0; position i ↦ θ_PE(i) (0 beyond the source), codes, 1.
-  copyMatrix(model.W_E, source.W_E);
+  copyInto(model.W_E, source.W_E);
   for (let v = 0; v < V; v++) model.W_E.set(['vocab', v], [names.tok, v], 1);
   source.W_pos.rowsSparse().forEach((row, p) => {
     if (p < N) for (const e of row) model.W_pos.setAt(p, e.col, e.exact);
@@ -284,26 +238,20 @@ export function startThm54(source: Model, options: Thm54Options, spec: Thm54Draf
   // Readout: the token held at the position.
   for (let v = 0; v < V; v++) model.W_U.set([names.tok, v], ['vocab', v], 1);
 
-  const copies = new Map<Layer, Layer>();
-  const layers: Layer[] = a.schedule.map((src, depth) => {
-    let c = copies.get(src);
-    if (c === undefined) {
-      c = copyLayer(residual, src, depth);
-      copies.set(src, c);
-    }
-    return c;
-  });
-  return { model, source, n, m, s, codeBits, N, V, L, schedule: a.schedule, sourceScope: a.scope, names, extra, startLabel: start, layers, variant: spec.variant };
+  // A Layer listed twice is copied once (at its first depth) and listed twice.
+  const copies = analysis.distinct.map((x) => copyLayer(residual, x.layer, x.depths[0] - 1));
+  const layers: Layer[] = analysis.r.map((k) => copies[k]);
+  return { model, source, n, m, s, codeBits, N, V, L, schedule: analysis.schedule, sourceScope: analysis.scope, names, extra, startLabel: start, layers, variant: spec.variant };
 }
 
 /** The source's own subspaces (what the decode–encode layers clear). */
-export function sourceParts(d: Thm54Draft): string[] {
-  return d.source.residual.parts.map((p) => p.name);
+export function sourceParts(draft: Thm54Draft): string[] {
+  return draft.source.residual.parts.map((p) => p.name);
 }
 
 /** Layer L: MLP units readout.pos/neg (2V), relu(±⟨x, U_v⟩), so `logits` receives ℓ = x·W_U exactly. */
-export function addReadoutLayer(d: Thm54Draft): Layer {
-  const { model, source, V, names } = d;
+export function addReadoutLayer(draft: Thm54Draft): Layer {
+  const { model, source, V, names } = draft;
   const vocabLabels = source.vocab.labels;
   const readout = createLayer('readout: the source logits x·W_U into the scratch `logits`');
   const ro = addUnits(model, readout, {
@@ -320,17 +268,17 @@ export function addReadoutLayer(d: Thm54Draft): Layer {
     ro.W_out.set(['readout.pos', v], [names.logits, v], 1);
     ro.W_out.set(['readout.neg', v], [names.logits, v], -1);
   }
-  d.layers.push(readout);
+  draft.layers.push(readout);
   return readout;
 }
 
 /** Layers L+1..L+3: Lemma B.7 with the identity as θ_TE — logits ← one-hot(argmax ℓ); `clear` set to 0. */
-export function addDecodeLayers(d: Thm54Draft, clear: readonly Selector[]): Layer[] {
-  const { model, V, s, names } = d;
+export function addDecodeLayers(draft: Thm54Draft, clear: readonly Selector[]): Layer[] {
+  const { model, V, s, names } = draft;
   const decode = Array.from({ length: decodeEmbedLayers(false) }, (_, k) => createLayer(`decode–encode (Lemma B.7), layer ${k + 1}`));
   const identityV = Array.from({ length: V }, (_, v) => Array.from({ length: V }, (_, u) => (u === v ? 1 : 0)));
   writeDecodeEmbed(model, decode, { name: 'decode', s, logits: names.logits, embedding: identityV, to: names.logits, onehot: names.onehot, sums: names.sums, clear });
-  d.layers.push(...decode);
+  draft.layers.push(...decode);
   return decode;
 }
 
@@ -340,10 +288,10 @@ export function addDecodeLayers(d: Thm54Draft, clear: readonly Selector[]): Laye
  * the source parts through W_O; its MLP clears `logits` (relu(ℓ_v), V units) and adds θ_PE(i) to the
  * source parts by a lookup on sbin(i): unit k is relu(⟨sbin(k), pos⟩ − (s − 1)·one) = 1[i = k] (N units).
  */
-export function addShiftLayer(d: Thm54Draft, o: { to: string; embedding: boolean; role: string; headRole: string }): { layer: Layer; head: Head } {
-  const { model, source, V, N, names } = d;
+export function addShiftLayer(draft: Thm54Draft, o: { to: string; embedding: boolean; role: string; headRole: string }): { layer: Layer; head: Head } {
+  const { model, source, V, N, names } = draft;
   // The codes' bits (s; fewer in an erratum-5 build, whose codes wrap and alias positions).
-  const s = d.codeBits;
+  const s = draft.codeBits;
   const vocabLabels = source.vocab.labels;
   const shift = createLayer(o.role);
   const head = addOneHotHead(model, shift, {
@@ -371,26 +319,26 @@ export function addShiftLayer(d: Thm54Draft, o: { to: string; embedding: boolean
     fin.W_in.set(names.one, ['pe', k], -(s - 1));
     for (const e of posRows[k] ?? []) fin.W_out.setAt(fin.hidden.index('pe', k), e.col, e.exact);
   }
-  d.layers.push(shift);
+  draft.layers.push(shift);
   return { layer: shift, head };
 }
 
 /** One stage of m loops over the layers built, with `mask` (variant a) or none (variant b). */
-export function finishThm54(d: Thm54Draft, mask: Mask | null, more: Partial<Thm54Compiled> = {}): Thm54Compiled {
-  addStage(d.model, d.layers, d.m, mask);
-  validateModel(d.model);
+export function finishThm54(draft: Thm54Draft, mask: Mask | null, more: Partial<Thm54Compiled> = {}): Thm54Compiled {
+  addStage(draft.model, draft.layers, draft.m, mask);
+  validateModel(draft.model);
   return {
-    model: d.model,
-    source: d.source,
-    n: d.n,
-    m: d.m,
-    s: d.s,
-    schedule: d.schedule,
-    scope: { ...d.sourceScope, n: d.n, m: d.m, s: d.s, N: d.N },
-    startToken: d.V,
-    names: d.names,
-    variant: d.variant,
-    codeBits: d.codeBits,
+    model: draft.model,
+    source: draft.source,
+    n: draft.n,
+    m: draft.m,
+    s: draft.s,
+    schedule: draft.schedule,
+    scope: { ...draft.sourceScope, n: draft.n, m: draft.m, s: draft.s, N: draft.N },
+    startToken: draft.V,
+    names: draft.names,
+    variant: draft.variant,
+    codeBits: draft.codeBits,
     ...more,
   };
 }

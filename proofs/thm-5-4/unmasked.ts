@@ -4,7 +4,7 @@
 // (a)'s masks M^t(i) = 1[i − t ≥ n] (1-indexed) do: in loop t only positions i ≥ n + t − 1
 // (0-based) take the block's output; every other position ends the loop as it began.
 //
-// SOURCE, INPUT, PRECONDITIONS: as variant (a) (proofs/thm-5-4-cot-loops.ts) — a decoder (causal
+// SOURCE, INPUT, PRECONDITIONS: as variant (a) (proofs/thm-5-4/masked.ts) — a decoder (causal
 // heads, readout 'last'), input (v, #^m), no CoT step with a top-two logit margin below 2^{−s},
 // hard attention for exact checks, in F_s every source value within ±B_s. Nothing more: see THE
 // GATE'S CONSTANT.
@@ -108,7 +108,7 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   if (!Number.isInteger(g) || g < 1 || g > 26) throw new UsageError(`Theorem 5.4 (b): the gate exponent gateBits must be a whole number in 1..26 (the gate's constant is 2^gateBits), got ${g}`);
   const n = options.n;
   if (options.codeBits !== undefined) throw new UsageError('Theorem 5.4 (b): codeBits (erratum 5) is for variant masks; the comparator needs codes of s bits');
-  const d = startThm54(source, options, {
+  const draft = startThm54(source, options, {
     variant: 'no-masks',
     extra: (s) => ({
       cnt: { size: s, describe: 'sbin(n + t − 1) in loop t, at every position: the loop counter (Lemma B.10), sbin(n) from the embedding' },
@@ -122,11 +122,11 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
       `${k.L + 5} layers looped ${k.m} times on (v, ${k.start}^${k.m}) WITHOUT loop masks: a comparator on a counter (Lemmas B.10, B.11) and a ` +
       `gate (Lemma B.8, constant 2^${g}) keep positions i < n + t − 1 in loop t; s = ${k.s} bits`,
   });
-  const { model, s, names } = d;
-  const counter = d.extra.cnt;
-  const wrap = d.extra.wrap;
-  const mask = d.extra.M;
-  const maskNot = d.extra.Mnot;
+  const { model, s, names } = draft;
+  const counter = draft.extra.cnt;
+  const wrap = draft.extra.wrap;
+  const mask = draft.extra.M;
+  const maskNot = draft.extra.Mnot;
   names.counter = counter;
   names.wrap = wrap;
   names.mask = mask;
@@ -135,13 +135,13 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   embedPositionCodes(model, counter, s, () => n);
 
   // Layer L: readout; M = 1[i ≥ counter] and 1 − M; counter + 1 (both read the counter before it moves).
-  const readout = addReadoutLayer(d);
+  const readout = addReadoutLayer(draft);
   readout.role += '; the mask M = 1[i ≥ n + t − 1] from the counter (Lemma B.11), and the counter advanced (Lemma B.10)';
   writeComparator(model, readout, { name: 'mask', a: names.pos, b: counter, ge: mask, lt: maskNot, bitOrder: options.comparatorBitOrder });
   writeIncrement(model, readout, { name: 'count', counter, overflow: wrap, bitOrder: options.incrementBitOrder });
 
   // Layers L+1..L+3: Lemma B.7; tok is kept (it is what the gate restores). Layer L+1 also holds M at 0 after a wrap.
-  const decode = addDecodeLayers(d, [...sourceParts(d), names.logits]);
+  const decode = addDecodeLayers(draft, [...sourceParts(draft), names.logits]);
   const hold = addUnits(model, decode[0], {
     'mask.hold': { size: 2, labels: ['relu(M − wrap)', 'relu(M)'], describe: 'M ← relu(M − wrap): 0 once the counter has wrapped; Mnot gets the difference' },
   }, 'hold the mask at 0 after the counter wraps');
@@ -154,7 +154,7 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   hold.W_out.set(['mask.hold', 1], maskNot, 1);
 
   // Layer L+4: SHIFT into the scratch onehot; clear logits, θ_PE(i) back; the gate on tok, and θ_TE of its output.
-  const { layer: shift } = addShiftLayer(d, {
+  const { layer: shift } = addShiftLayer(draft, {
     to: names.onehot,
     embedding: false,
     role: 'SHIFT (Lemma B.9) into scratch; gate (Lemma B.8): tok ← M ? what position i − 1 predicted : tok; θ_TE(tok) + θ_PE(i) rebuilt',
@@ -164,12 +164,12 @@ export function compileThm54Unmasked(source: Model, options: Thm54UnmaskedOption
   const mlp = shift.mlp!;
   const embedRows = source.W_E.rowsSparse();
   for (const [group, sign] of [['gate.x.pos', 1], ['gate.x.neg', -1], ['gate.y.pos', 1], ['gate.y.neg', -1]] as const) {
-    for (let v = 0; v < d.V; v++) {
+    for (let v = 0; v < draft.V; v++) {
       const unit = mlp.hidden.index(group, v);
       for (const e of embedRows[v]) mlp.W_out.setAt(unit, e.col, sign === 1 ? e.exact : e.exact.neg());
     }
   }
-  return finishThm54(d, null, { gateBits: g });
+  return finishThm54(draft, null, { gateBits: g });
 }
 
 // ---------------------------------------------------------------- weakened on purpose

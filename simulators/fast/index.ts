@@ -7,23 +7,22 @@
 //           in the same order: bit-identical to the generic float32 interpreter
 //
 // How: compile.ts turns the model into a plan (dense panels or CSR per matrix, heads packed);
-// forward.ts runs a batch packed as one [positions × d] array, with the products in WebAssembly
-// SIMD (wasm.ts; a JavaScript fallback gives the same bits) and the attention rows in JavaScript;
+// forward.ts runs a batch packed as one [positions × d] array (chunk.ts lays it out), phase by
+// phase (attention in attention.ts), with the products in WebAssembly SIMD (workspace.ts, wasm.ts;
+// a JavaScript fallback gives the same bits) and the attention rows in JavaScript;
 // parallel.ts splits a large batch over worker threads and still answers synchronously;
 // runBatchAsync does the same without blocking (a sweep under Ctrl-C: it stops at the signal
 // between chunks and returns the results of a prefix).
 //
-// Importing this module registers both names with simulators/interpreters.ts, so
-// interpreterByName('fast64') works once something has imported it (the CLI and the property
-// runners should `import '../simulators/fast/index.ts'`).
+// The registry (simulators/interpreters.ts) imports `fastEntries` and registers both names, so
+// interpreterByName('fast64') works wherever the registry is loaded.
 //
 // Not supported: traces (`trace: true` is refused with an UnsupportedError: run float64 or
 // float32, which compute the same numbers and record every activation).
 import { UnsupportedError } from '../../common/errors.ts';
 import { checkInput } from '../forward.ts';
-import { registerInterpreter } from '../interpreters.ts';
 import { type Model, ensureValid, maskRow } from '../model.ts';
-import type { Interpreter, RunOptions, RunResult } from '../result.ts';
+import type { Interpreter, InterpreterEntry, RunOptions, RunResult } from '../result.ts';
 import { type Plan, type Precision, compilePlan } from './compile.ts';
 import type { MaskFn } from './forward.ts';
 import { runParallel, runParallelAsync } from './parallel.ts';
@@ -31,7 +30,8 @@ import type { AbortFlag } from '../turns.ts';
 import { preflightBatch } from '../preflight.ts';
 
 export { type Plan, type Precision, compilePlan } from './compile.ts';
-export { backend, runPlan, setBackend } from './forward.ts';
+export { runPlan } from './forward.ts';
+export { backend, setBackend } from './workspace.ts';
 export { PARALLEL_MIN_WORK, getThreads, lastParallelNote, setParallelMinWork, setThreads } from './parallel.ts';
 
 const NAMES: Record<Precision, string> = { f64: 'fast64', f32: 'fast32' };
@@ -101,5 +101,8 @@ export function fastInterpreter(precision: Precision): FastInterpreter {
 export const fast64: FastInterpreter = fastInterpreter('f64');
 export const fast32: FastInterpreter = fastInterpreter('f32');
 
-registerInterpreter('fast64', 'batched typed-array CPU path, float64 (bit-identical to float64)', () => fast64);
-registerInterpreter('fast32', 'batched typed-array CPU path, float32 (bit-identical to float32)', () => fast32);
+/** `fast64` and `fast32` for the interpreter registry. */
+export const fastEntries: readonly InterpreterEntry[] = [
+  { name: 'fast64', describe: 'batched typed-array CPU path, float64 (bit-identical to float64)', make: () => fast64 },
+  { name: 'fast32', describe: 'batched typed-array CPU path, float32 (bit-identical to float32)', make: () => fast32 },
+];

@@ -3,7 +3,8 @@
 // logits as transferred buffers) and raises the shared `ready` flag the parent waits on.
 import type { MessagePort } from 'node:worker_threads';
 import type { Plan } from './compile.ts';
-import { type Backend, type RawChunk, chunks, computeChunk, setBackend } from './forward.ts';
+import { type RawChunk, chunks, computeChunk } from './forward.ts';
+import { type Backend, setBackend } from './workspace.ts';
 
 export interface Job {
   plan: Plan;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { bitsFor } from '../../proofs/codes.ts';
 import {
   cyclic,
   dihedral,
   directProduct,
-  elementCodeBits,
   formatElement,
   fromTable,
   GroupTableError,
@@ -338,7 +338,7 @@ describe('parseElement and formatElement', () => {
   });
 });
 
-describe('elementCodeBits', () => {
+describe("the element code's bits, bitsFor(|G|) (Theorem 5.1's state)", () => {
   it('is ceil(log2 |G|), at least 1', () => {
     const cases: [FiniteGroup, number][] = [
       [cyclic(1), 1],
@@ -353,6 +353,6 @@ describe('elementCodeBits', () => {
       [cyclic(1025), 11],
       [cyclic(4096), 12],
     ];
-    for (const [G, bits] of cases) expect(elementCodeBits(G), G.name).toBe(bits);
+    for (const [G, bits] of cases) expect(bitsFor(G.order), G.name).toBe(bits);
   });
 });

@@ -19,7 +19,7 @@ export const lastToken = {
     addStage(model, [], 1);
     return {
       model,
-      scope: { V },
+      sizeScope: { V },
       encode: (input) => input,
       decode: (run) => run.answer,
       reference: (input) => input[input.length - 1],
