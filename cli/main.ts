@@ -27,6 +27,8 @@ Commands:
   list            the constructions, their parameters and claimed sizes; the interpreters
   run             run a construction (or a model file) on one input: answer, reference, margins, trace
   verify          check a construction (or --all) against its reference algorithm on many inputs
+  certify         prove a construction for EVERY input of its length (docs/certify.md), or refute it
+                  with an input; write (--out) or re-check (--check) a certificate
   explain         teach a construction: residual layout, what every head and MLP unit reads and writes,
                   its weights folded by subspace, and with --input a run loop by loop
   build           write a construction's model file (JSON, exact rationals, labelled subspaces)
